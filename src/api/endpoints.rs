@@ -1,0 +1,416 @@
+//! Subscriber endpoints under a tenant: where webhooks go, which events they want, the headers
+//! added to each request, and the signing secret.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::AppState;
+use crate::api::auth::Principal;
+use crate::api::errors::{ApiError, Problem};
+use crate::api::json::Json;
+use crate::api::pagination::{ListQuery, Page};
+use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
+use crate::domain::ids::{EndpointId, TenantId};
+use crate::domain::names::{Channel, EventTypeName, parse_description};
+use crate::domain::secret::SigningSecret;
+use crate::domain::validation::{FieldError, FieldErrors};
+use crate::store::{Endpoint, StoreError};
+
+/// An endpoint as the API shows it (never with its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointOut {
+    /// `ep_…`
+    pub id: String,
+    pub tenant_id: String,
+    pub url: String,
+    pub description: String,
+    /// Event types delivered here; `null` means all.
+    pub event_types: Option<Vec<String>>,
+    /// Channels delivered here; `null` means any.
+    pub channels: Option<Vec<String>>,
+    /// Extra headers sent with every request (names lowercase).
+    pub headers: BTreeMap<String, String>,
+    pub enabled: bool,
+    /// Why the endpoint was disabled, when it was.
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn strings<T: AsRef<str>>(items: Option<Vec<T>>) -> Option<Vec<String>> {
+    items.map(|items| items.iter().map(|item| item.as_ref().to_owned()).collect())
+}
+
+impl From<Endpoint> for EndpointOut {
+    fn from(endpoint: Endpoint) -> Self {
+        Self {
+            id: endpoint.id.to_string(),
+            tenant_id: endpoint.tenant_id.to_string(),
+            url: endpoint.url.as_str().to_owned(),
+            description: endpoint.description,
+            event_types: strings(endpoint.event_types),
+            channels: strings(endpoint.channels),
+            headers: endpoint.headers.as_map().clone(),
+            enabled: endpoint.enabled,
+            disabled_reason: endpoint.disabled_reason,
+            created_at: endpoint.created_at,
+            updated_at: endpoint.updated_at,
+        }
+    }
+}
+
+/// Body of `create_endpoint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    /// `http` or `https` URL without credentials, at most 2048 characters.
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    /// Existing event type names to deliver; absent or `null` for all.
+    pub event_types: Option<Vec<String>>,
+    /// Channels to deliver; absent or `null` for any.
+    pub channels: Option<Vec<String>>,
+    /// Extra request headers. Reserved names (`host`, `content-length`, `webhook-*`, …) are refused.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `whsec_` + base64 of 24 to 64 bytes; generated when absent.
+    pub secret: Option<String>,
+    /// Defaults to true.
+    pub enabled: Option<bool>,
+}
+
+/// Distinguishes "absent" (keep) from `null` (clear) in PATCH bodies.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Body of `update_endpoint`; absent fields are left unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    /// `null` delivers all event types.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, nullable)]
+    pub event_types: Option<Option<Vec<String>>>,
+    /// `null` delivers any channel.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, nullable)]
+    pub channels: Option<Option<Vec<String>>>,
+    /// Replaces all custom headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Re-enabling clears `disabled_reason`.
+    pub enabled: Option<bool>,
+}
+
+/// The signing secret of an endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointSecretOut {
+    /// `whsec_…`: give this to the subscriber to verify signatures.
+    pub key: String,
+}
+
+fn parse_list<T: Ord + Clone, E: std::fmt::Display>(
+    errors: &mut FieldErrors,
+    field: &str,
+    raw: &[String],
+    max: usize,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Option<Vec<T>> {
+    if raw.is_empty() {
+        errors.push(FieldError::new(field, "must list at least one item, or be null for all"));
+        return None;
+    }
+    if raw.len() > max {
+        errors.push(FieldError::new(field, format!("must list at most {max} items")));
+        return None;
+    }
+    let parsed: Vec<Option<T>> =
+        raw.iter().enumerate().map(|(index, item)| errors.check(&format!("{field}[{index}]"), parse(item))).collect();
+    let unique: BTreeSet<T> = parsed.into_iter().collect::<Option<_>>()?;
+    Some(unique.into_iter().collect())
+}
+
+fn parse_headers(errors: &mut FieldErrors, raw: &BTreeMap<String, String>) -> Option<CustomHeaders> {
+    match CustomHeaders::parse(raw) {
+        Ok(headers) => Some(headers),
+        Err(problems) => {
+            for (name, problem) in problems {
+                let field = if name.is_empty() { "headers".to_owned() } else { format!("headers.{name}") };
+                errors.push(FieldError::new(field, problem));
+            }
+            None
+        }
+    }
+}
+
+const MAX_EVENT_TYPES: usize = 100;
+
+/// Event type filters must name existing types, so a typo cannot silently receive nothing.
+async fn check_event_types_exist(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    names: &Option<Vec<EventTypeName>>,
+) -> Result<(), ApiError> {
+    let Some(names) = names else { return Ok(()) };
+    let existing: BTreeSet<EventTypeName> = state.store.existing_event_types(names).await?.into_iter().collect();
+    for (index, name) in names.iter().enumerate() {
+        if !existing.contains(name) {
+            errors
+                .push(FieldError::new(format!("event_types[{index}]"), format!("no event type named `{name}` exists")));
+        }
+    }
+    Ok(())
+}
+
+async fn find(state: &AppState, tenant_id: &TenantId, raw_id: &str) -> Result<Endpoint, ApiError> {
+    let id = EndpointId::parse(raw_id).map_err(|_| ApiError::NotFound("endpoint"))?;
+    state.store.find_endpoint(tenant_id, &id).await?.ok_or(ApiError::NotFound("endpoint"))
+}
+
+/// Create an endpoint for a tenant.
+#[utoipa::path(
+    post, path = "/v1/tenants/{tenant}/endpoints", tag = "endpoints", operation_id = "create_endpoint",
+    params(("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid")),
+    request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "Created", body = EndpointOut),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_endpoint(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Json<CreateEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path).await?;
+    let body = body.0;
+    let mut errors = FieldErrors::default();
+    let url = errors.check("url", EndpointUrl::parse(&body.url));
+    let description = errors.check("description", parse_description(&body.description));
+    let event_types = body
+        .event_types
+        .as_deref()
+        .map(|raw| parse_list(&mut errors, "event_types", raw, MAX_EVENT_TYPES, EventTypeName::parse));
+    let channels = body
+        .channels
+        .as_deref()
+        .map(|raw| parse_list(&mut errors, "channels", raw, Channel::MAX_PER_ITEM, Channel::parse));
+    let headers = parse_headers(&mut errors, &body.headers);
+    let secret = match &body.secret {
+        Some(raw) => errors.check("secret", SigningSecret::parse(raw)),
+        None => Some(SigningSecret::generate()),
+    };
+    let event_types = event_types.map_or(Some(None), |parsed| parsed.map(Some));
+    let channels = channels.map_or(Some(None), |parsed| parsed.map(Some));
+    if let Some(event_types) = &event_types {
+        check_event_types_exist(&state, &mut errors, event_types).await?;
+    }
+    let (Some(url), Some(description), Some(event_types), Some(channels), Some(headers), Some(secret)) =
+        (url, description, event_types, channels, headers, secret)
+    else {
+        return Err(errors.into());
+    };
+    errors.finish().map_err(ApiError::Validation)?;
+    let now = state.clock.now();
+    let endpoint = Endpoint {
+        tenant_id: tenant.id,
+        id: EndpointId::generate(),
+        url,
+        description,
+        event_types,
+        channels,
+        headers,
+        secret,
+        enabled: body.enabled.unwrap_or(true),
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_endpoint(&endpoint).await?;
+    Ok(HttpResponse::Created().json(EndpointOut::from(endpoint)))
+}
+
+/// List a tenant's endpoints, newest first.
+#[utoipa::path(
+    get, path = "/v1/tenants/{tenant}/endpoints", tag = "endpoints", operation_id = "list_endpoints",
+    params(("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"), ListQuery),
+    responses(
+        (status = 200, description = "One page of endpoints", body = Page<EndpointOut>),
+        (status = 400, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_endpoints(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path).await?;
+    let request = query.page_request(|cursor| EndpointId::parse(cursor).map(|id| id.to_string()))?;
+    let rows = state.store.list_endpoints(&tenant.id, &request).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, &request, |endpoint| endpoint.id.to_string(), EndpointOut::from)))
+}
+
+/// Get an endpoint.
+#[utoipa::path(
+    get, path = "/v1/tenants/{tenant}/endpoints/{endpoint}", tag = "endpoints", operation_id = "get_endpoint",
+    params(
+        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
+        ("endpoint" = String, Path, description = "Endpoint id (`ep_…`)"),
+    ),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointOut),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_endpoint(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path.0).await?;
+    Ok(HttpResponse::Ok().json(EndpointOut::from(find(&state, &tenant.id, &path.1).await?)))
+}
+
+/// Update an endpoint.
+#[utoipa::path(
+    patch, path = "/v1/tenants/{tenant}/endpoints/{endpoint}", tag = "endpoints", operation_id = "update_endpoint",
+    params(
+        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
+        ("endpoint" = String, Path, description = "Endpoint id (`ep_…`)"),
+    ),
+    request_body = UpdateEndpoint,
+    responses(
+        (status = 200, description = "The updated endpoint", body = EndpointOut),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_endpoint(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Json<UpdateEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path.0).await?;
+    let mut endpoint = find(&state, &tenant.id, &path.1).await?;
+    let body = body.0;
+    let mut errors = FieldErrors::default();
+    if let Some(url) = body.url.as_deref().and_then(|raw| errors.check("url", EndpointUrl::parse(raw))) {
+        endpoint.url = url;
+    }
+    if let Some(description) =
+        body.description.as_deref().and_then(|raw| errors.check("description", parse_description(raw)))
+    {
+        endpoint.description = description;
+    }
+    match &body.event_types {
+        None => {}
+        Some(None) => endpoint.event_types = None,
+        Some(Some(raw)) => {
+            if let Some(parsed) = parse_list(&mut errors, "event_types", raw, MAX_EVENT_TYPES, EventTypeName::parse) {
+                endpoint.event_types = Some(parsed);
+                check_event_types_exist(&state, &mut errors, &endpoint.event_types).await?;
+            }
+        }
+    }
+    match &body.channels {
+        None => {}
+        Some(None) => endpoint.channels = None,
+        Some(Some(raw)) => {
+            if let Some(parsed) = parse_list(&mut errors, "channels", raw, Channel::MAX_PER_ITEM, Channel::parse) {
+                endpoint.channels = Some(parsed);
+            }
+        }
+    }
+    if let Some(headers) = body.headers.as_ref().and_then(|raw| parse_headers(&mut errors, raw)) {
+        endpoint.headers = headers;
+    }
+    errors.finish().map_err(ApiError::Validation)?;
+    if let Some(enabled) = body.enabled {
+        endpoint.enabled = enabled;
+        if enabled {
+            endpoint.disabled_reason = None;
+        } else if endpoint.disabled_reason.is_none() {
+            endpoint.disabled_reason = Some("disabled by API".to_owned());
+        }
+    }
+    endpoint.updated_at = state.clock.now();
+    state.store.update_endpoint(&endpoint).await.map_err(|error| match error {
+        StoreError::NotFound => ApiError::NotFound("endpoint"),
+        other => other.into(),
+    })?;
+    Ok(HttpResponse::Ok().json(EndpointOut::from(endpoint)))
+}
+
+/// Delete an endpoint.
+#[utoipa::path(
+    delete, path = "/v1/tenants/{tenant}/endpoints/{endpoint}", tag = "endpoints", operation_id = "delete_endpoint",
+    params(
+        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
+        ("endpoint" = String, Path, description = "Endpoint id (`ep_…`)"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_endpoint(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path.0).await?;
+    let id = EndpointId::parse(&path.1).map_err(|_| ApiError::NotFound("endpoint"))?;
+    if !state.store.delete_endpoint(&tenant.id, &id).await? {
+        return Err(ApiError::NotFound("endpoint"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get an endpoint's signing secret.
+#[utoipa::path(
+    get, path = "/v1/tenants/{tenant}/endpoints/{endpoint}/secret", tag = "endpoints", operation_id = "get_endpoint_secret",
+    params(
+        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
+        ("endpoint" = String, Path, description = "Endpoint id (`ep_…`)"),
+    ),
+    responses(
+        (status = 200, description = "The secret", body = EndpointSecretOut),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_endpoint_secret(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path.0).await?;
+    let endpoint = find(&state, &tenant.id, &path.1).await?;
+    Ok(HttpResponse::Ok().json(EndpointSecretOut { key: endpoint.secret.expose() }))
+}

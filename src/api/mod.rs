@@ -1,0 +1,136 @@
+//! The HTTP API. The whole surface is the routing table in [`configure`]; one module per
+//! resource holds its handlers (`verb_noun`), request and response types. Handlers turn bodies
+//! into domain types at the top and talk only to the [`Store`] below.
+
+pub mod auth;
+pub mod endpoints;
+pub mod errors;
+pub mod event_types;
+pub mod health;
+pub mod json;
+pub mod pagination;
+pub mod tenants;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::errors::ApiError;
+use crate::domain::clock::Clock;
+use crate::store::Store;
+
+/// What every handler may use.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The routing table: the whole HTTP surface on one screen.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::BadRequest { field: "query".into(), detail: format!("invalid query string: {error}") }.into()
+        }))
+        .route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .service(
+            web::scope("/v1")
+                // Tenants
+                .route("/tenants", web::post().to(tenants::create_tenant))
+                .route("/tenants", web::get().to(tenants::list_tenants))
+                .route("/tenants/{tenant}", web::get().to(tenants::get_tenant))
+                .route("/tenants/{tenant}", web::patch().to(tenants::update_tenant))
+                .route("/tenants/{tenant}", web::delete().to(tenants::delete_tenant))
+                // Endpoints
+                .route("/tenants/{tenant}/endpoints", web::post().to(endpoints::create_endpoint))
+                .route("/tenants/{tenant}/endpoints", web::get().to(endpoints::list_endpoints))
+                .route("/tenants/{tenant}/endpoints/{endpoint}", web::get().to(endpoints::get_endpoint))
+                .route("/tenants/{tenant}/endpoints/{endpoint}", web::patch().to(endpoints::update_endpoint))
+                .route("/tenants/{tenant}/endpoints/{endpoint}", web::delete().to(endpoints::delete_endpoint))
+                .route("/tenants/{tenant}/endpoints/{endpoint}/secret", web::get().to(endpoints::get_endpoint_secret))
+                // Event types
+                .route("/event-types", web::post().to(event_types::create_event_type))
+                .route("/event-types", web::get().to(event_types::list_event_types))
+                .route("/event-types/{name}", web::get().to(event_types::get_event_type))
+                .route("/event-types/{name}", web::patch().to(event_types::update_event_type))
+                .route("/event-types/{name}", web::delete().to(event_types::archive_event_type))
+                // Tokens
+                .route("/tokens", web::post().to(tokens::create_token))
+                .route("/tokens", web::get().to(tokens::list_tokens))
+                .route("/tokens/{token}", web::delete().to(tokens::revoke_token)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(openapi_document())
+}
+
+/// The OpenAPI document as committed to `openapi/openapi.json` (pretty-printed, trailing newline).
+pub fn openapi_document() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI description of the API, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Outhook API",
+        description = "Outbound webhook delivery: durable, signed (Standard Webhooks), retried, versioned, rate-limited.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        health::health,
+        health::ready,
+        tenants::create_tenant,
+        tenants::list_tenants,
+        tenants::get_tenant,
+        tenants::update_tenant,
+        tenants::delete_tenant,
+        endpoints::create_endpoint,
+        endpoints::list_endpoints,
+        endpoints::get_endpoint,
+        endpoints::update_endpoint,
+        endpoints::delete_endpoint,
+        endpoints::get_endpoint_secret,
+        event_types::create_event_type,
+        event_types::list_event_types,
+        event_types::get_event_type,
+        event_types::update_event_type,
+        event_types::archive_event_type,
+        tokens::create_token,
+        tokens::list_tokens,
+        tokens::revoke_token,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tenants", description = "The vendor's customers"),
+        (name = "endpoints", description = "Where a tenant's webhooks are sent"),
+        (name = "event-types", description = "Kinds of events, global to the deployment"),
+        (name = "tokens", description = "Admin and tenant-scoped API tokens"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;

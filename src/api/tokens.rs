@@ -1,0 +1,166 @@
+//! API tokens: admin tokens for the vendor's backend and operators, tenant-scoped tokens for a
+//! customer's own view. The token value is shown once, at creation; only its digest is kept.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::AppState;
+use crate::api::auth::Principal;
+use crate::api::errors::{ApiError, Problem};
+use crate::api::json::Json;
+use crate::api::pagination::{ListQuery, Page};
+use crate::domain::ids::TokenId;
+use crate::domain::names::parse_description;
+use crate::domain::token::{PlainToken, TokenScope};
+use crate::domain::validation::{FieldError, FieldErrors};
+use crate::store::Token;
+
+/// A token's metadata (never its value).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    /// `tok_…`
+    pub id: String,
+    pub name: String,
+    /// The tenant a tenant-scoped token is limited to; `null` for admin tokens.
+    pub tenant_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<Token> for TokenOut {
+    fn from(token: Token) -> Self {
+        Self {
+            id: token.id.to_string(),
+            name: token.name,
+            tenant_id: match token.scope {
+                TokenScope::Admin => None,
+                TokenScope::Tenant(tenant_id) => Some(tenant_id.to_string()),
+            },
+            created_at: token.created_at,
+            expires_at: token.expires_at,
+        }
+    }
+}
+
+/// A newly created token, the only time its value is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedTokenOut {
+    #[serde(flatten)]
+    pub token: TokenOut,
+    /// The bearer token. Store it now: it cannot be retrieved again.
+    pub token_value: String,
+}
+
+/// Body of `create_token`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// What the token is for.
+    #[serde(default)]
+    pub name: String,
+    /// Tenant id or uid to scope the token to; absent for an admin token.
+    pub tenant: Option<String>,
+    /// Lifetime in seconds (1 to 31,536,000); absent for no expiry.
+    pub expires_in_seconds: Option<i64>,
+}
+
+const MAX_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
+
+/// Create an admin or tenant-scoped token.
+#[utoipa::path(
+    post, path = "/v1/tokens", tag = "tokens", operation_id = "create_token",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "Created; the value is shown only now", body = CreatedTokenOut),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_token(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: Json<CreateToken>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let body = body.0;
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", parse_description(&body.name));
+    let scope = match &body.tenant {
+        None => Some(TokenScope::Admin),
+        Some(key) => match state.store.find_tenant(key).await? {
+            Some(tenant) => Some(TokenScope::Tenant(tenant.id)),
+            None => {
+                errors.push(FieldError::new("tenant", "no such tenant"));
+                None
+            }
+        },
+    };
+    let now = state.clock.now();
+    let expires_at = match body.expires_in_seconds {
+        None => Some(None),
+        Some(seconds) if (1..=MAX_LIFETIME_SECONDS).contains(&seconds) => Some(Some(now + Duration::seconds(seconds))),
+        Some(_) => {
+            errors.push(FieldError::new("expires_in_seconds", format!("must be between 1 and {MAX_LIFETIME_SECONDS}")));
+            None
+        }
+    };
+    let (Some(name), Some(scope), Some(expires_at)) = (name, scope, expires_at) else { return Err(errors.into()) };
+    let plain = PlainToken::generate();
+    let token = Token { id: TokenId::generate(), name, scope, digest: plain.digest(), created_at: now, expires_at };
+    state.store.insert_token(&token).await?;
+    let created = CreatedTokenOut { token: TokenOut::from(token), token_value: plain.expose().to_owned() };
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// List tokens, newest first.
+#[utoipa::path(
+    get, path = "/v1/tokens", tag = "tokens", operation_id = "list_tokens",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of tokens", body = Page<TokenOut>),
+        (status = 400, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_tokens(
+    principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let request = query.page_request(|cursor| TokenId::parse(cursor).map(|id| id.to_string()))?;
+    let rows = state.store.list_tokens(&request).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, &request, |token| token.id.to_string(), TokenOut::from)))
+}
+
+/// Revoke a token; requests bearing it fail from now on.
+#[utoipa::path(
+    delete, path = "/v1/tokens/{token}", tag = "tokens", operation_id = "revoke_token",
+    params(("token" = String, Path, description = "Token id (`tok_…`)")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_token(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let id = TokenId::parse(&path).map_err(|_| ApiError::NotFound("token"))?;
+    if !state.store.delete_token(&id).await? {
+        return Err(ApiError::NotFound("token"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,234 @@
+//! Configuration, layered: defaults in code → optional TOML file → `OUTHOOK_*` environment
+//! variables (`__` separates nesting levels: `OUTHOOK_DATABASE__URL`). One struct per concern.
+//! `docs/configuration.md` is generated from [`reference`]; a test fails when it drifts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+/// All settings of one Outhook process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the embedded SQLite database and the generated encryption key.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address and port the API listens on. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Largest request body accepted, in bytes (larger bodies get 413).
+    pub max_body_bytes: usize,
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:pass@host/db` or `sqlite://path`. Empty: SQLite at `<data_dir>/outhook.db`.
+    #[serde(serialize_with = "serialize_secret")]
+    pub url: SecretString,
+    /// Maximum PostgreSQL connections per process.
+    pub pool_size: usize,
+}
+
+/// Keys and credentials.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Base64 of 32 bytes encrypting signing secrets at rest. Empty with SQLite: generated once
+    /// into `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).
+    #[serde(serialize_with = "serialize_secret")]
+    pub encryption_key: SecretString,
+}
+
+fn serialize_secret<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./outhook-data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            security: SecuritySettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: SecretString::from(""), pool_size: 16 }
+    }
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self { encryption_key: SecretString::from("") }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then `OUTHOOK_*` variables from the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // OUTHOOK_TEST_* variables belong to the test harness, not to the server.
+        let env = Env::prefixed("OUTHOOK_").split("__").filter(|key| !key.as_str().starts_with("test_"));
+        figment.merge(env).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// The database URL in effect: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        let configured = self.database.url.expose_secret();
+        if configured.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("outhook.db").display())
+        } else {
+            configured.to_owned()
+        }
+    }
+}
+
+/// One documented setting: its key, default and meaning.
+pub struct SettingDoc {
+    pub key: &'static str,
+    pub default: String,
+    pub doc: &'static str,
+}
+
+/// Every setting with its default and documentation, the source of `docs/configuration.md`.
+pub fn reference() -> Vec<SettingDoc> {
+    let defaults = Settings::default();
+    let entry = |key, default: String, doc| SettingDoc { key, default, doc };
+    vec![
+        entry(
+            "data_dir",
+            defaults.data_dir.display().to_string(),
+            "Directory for the embedded SQLite database and the generated encryption key.",
+        ),
+        entry(
+            "server.listen",
+            defaults.server.listen.to_string(),
+            "Address and port the API listens on. Port 0 picks a free port.",
+        ),
+        entry("server.workers", defaults.server.workers.to_string(), "HTTP worker threads; 0 means one per CPU core."),
+        entry(
+            "server.max_body_bytes",
+            defaults.server.max_body_bytes.to_string(),
+            "Largest request body accepted, in bytes (larger bodies get 413).",
+        ),
+        entry(
+            "database.url",
+            String::new(),
+            "`postgres://user:pass@host/db` or `sqlite://path`. Empty: SQLite at `<data_dir>/outhook.db`.",
+        ),
+        entry(
+            "database.pool_size",
+            defaults.database.pool_size.to_string(),
+            "Maximum PostgreSQL connections per process.",
+        ),
+        entry(
+            "security.encryption_key",
+            String::new(),
+            "Base64 of 32 bytes encrypting signing secrets at rest. Empty with SQLite: generated once into \
+             `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).",
+        ),
+    ]
+}
+
+/// Renders `docs/configuration.md`.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated by `outhook config-reference`; a test fails when this file drifts. -->\n\n\
+         Settings are read from defaults, then the TOML file given with `--config`, then environment\n\
+         variables: `OUTHOOK_` followed by the key in upper case with `__` for each dot\n\
+         (`server.listen` → `OUTHOOK_SERVER__LISTEN`).\n\n\
+         | key | environment variable | default | meaning |\n|---|---|---|---|\n",
+    );
+    for setting in reference() {
+        let env = format!("OUTHOOK_{}", setting.key.replace('.', "__").to_uppercase());
+        let default = if setting.default.is_empty() { "(empty)".to_owned() } else { format!("`{}`", setting.default) };
+        out.push_str(&format!("| `{}` | `{env}` | {default} | {} |\n", setting.key, setting.doc));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_use_embedded_sqlite_on_loopback() {
+        let settings = Settings::default();
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database_url(), "sqlite://./outhook-data/outhook.db");
+    }
+
+    #[test]
+    fn the_reference_lists_every_setting() {
+        let serialized = serde_json::to_value(Settings::default()).unwrap();
+        let mut keys = Vec::new();
+        for (section, value) in serialized.as_object().unwrap() {
+            match value.as_object() {
+                Some(fields) => keys.extend(fields.keys().map(|field| format!("{section}.{field}"))),
+                None => keys.push(section.clone()),
+            }
+        }
+        let mut documented: Vec<String> = reference().iter().map(|setting| setting.key.to_owned()).collect();
+        keys.sort();
+        documented.sort();
+        assert_eq!(keys, documented);
+    }
+
+    #[test]
+    fn the_committed_configuration_reference_is_current() {
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
+        assert_eq!(committed, reference_markdown(), "run `cargo run -- config-reference > docs/configuration.md`");
+    }
+
+    #[test]
+    fn a_toml_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outhook.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        assert_eq!(settings.server.listen.port(), 9999);
+        assert!(Settings::load(Some(&dir.path().join("missing.toml"))).is_err());
+        std::fs::write(&file, "[server]\nlisten = \"not an address\"\n").unwrap();
+        assert!(Settings::load(Some(&file)).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Types and rules with no I/O: identifiers, names, URLs, secrets, tokens and validation. Request
+//! bodies are parsed into these at the HTTP edge; below that, invalid states cannot be represented.
+
+pub mod clock;
+pub mod endpoint;
+pub mod ids;
+pub mod names;
+pub mod secret;
+pub mod token;
+pub mod validation;

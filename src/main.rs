@@ -1,0 +1,131 @@
+//! The `outhook` command line: parses arguments and starts the requested role. All behaviour
+//! lives in the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use outhook::config::{Settings, reference_markdown};
+use outhook::domain::clock::{Clock, SystemClock};
+use outhook::domain::ids::TokenId;
+use outhook::domain::token::{PlainToken, TokenScope};
+use outhook::startup::{Application, open_store};
+use outhook::store::{MigrationMode, Token};
+
+#[derive(Parser)]
+#[command(name = "outhook", version, about = "Outbound webhook delivery platform")]
+struct Cli {
+    /// TOML configuration file (optional; `OUTHOOK_*` environment variables override it).
+    #[arg(long, short, global = true, env = "OUTHOOK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    /// API and delivery workers in one process.
+    All,
+    /// Only the HTTP API.
+    Api,
+    /// Only delivery workers.
+    Worker,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform.
+    Serve {
+        #[arg(long, value_enum, default_value = "all")]
+        role: Role,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Print the configuration reference (docs/configuration.md).
+    ConfigReference,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        /// Name describing the token's use.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scope the token to this tenant (id or uid); admin token when absent.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    outhook::telemetry::init();
+    let cli = Cli::parse();
+    let settings = || Settings::load(cli.config.as_deref()).context("loading configuration");
+    match &cli.command {
+        Command::Serve { role } => serve(settings()?, *role).await,
+        Command::Migrate => {
+            open_store(&settings()?, MigrationMode::Apply).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", outhook::api::openapi_document());
+            Ok(())
+        }
+        Command::ConfigReference => {
+            print!("{}", reference_markdown());
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { name, tenant } } => {
+            create_token(settings()?, name, tenant.as_deref()).await
+        }
+    }
+}
+
+async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
+    if matches!(role, Role::Worker) {
+        anyhow::bail!("the worker role arrives with the delivery engine; use --role all or api");
+    }
+    let store_url = settings.database_url();
+    let mut application = Application::build(settings).await.context("starting Outhook")?;
+    if let Some(token) = application.take_initial_admin_token() {
+        eprintln!(
+            "\nCreated the first admin token. It is shown only this once; store it now:\n\n    {}\n",
+            token.expose()
+        );
+    }
+    let backend = store_url.split(':').next().unwrap_or("?").to_owned();
+    tracing::info!(port = application.port(), backend, "Outhook is listening");
+    application.run_until_stopped().await.context("serving HTTP")
+}
+
+async fn create_token(settings: Settings, name: &str, tenant: Option<&str>) -> anyhow::Result<()> {
+    let store = open_store(&settings, MigrationMode::Apply).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let scope = match tenant {
+        None => TokenScope::Admin,
+        Some(key) => TokenScope::Tenant(store.find_tenant(key).await?.context("no such tenant")?.id),
+    };
+    let plain = PlainToken::generate();
+    let token = Token {
+        id: TokenId::generate(),
+        name: name.to_owned(),
+        scope,
+        digest: plain.digest(),
+        created_at: clock.now(),
+        expires_at: None,
+    };
+    store.insert_token(&token).await?;
+    println!("{}", plain.expose());
+    Ok(())
+}

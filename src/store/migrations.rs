@@ -1,0 +1,76 @@
+//! The schema history of each backend, embedded in the binary, and the rule deciding what to do
+//! with a database at a given version. Files live in `migrations/{postgres,sqlite}`; see
+//! `migrations/README.md` for the expand/contract policy.
+
+use crate::store::{MigrationMode, StoreError};
+
+/// One forward-only schema step.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($backend:literal, $version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $backend, "/", stringify!($version), "_", $name, ".sql")),
+        }
+    };
+}
+
+pub const POSTGRES: &[Migration] = &[migration!("postgres", 1, "foundation")];
+pub const SQLITE: &[Migration] = &[migration!("sqlite", 1, "foundation")];
+
+/// The migrations still to apply to a database at `current`, or why it must not be touched.
+pub fn pending(
+    all: &'static [Migration],
+    current: i64,
+    mode: MigrationMode,
+) -> Result<&'static [Migration], StoreError> {
+    let latest = latest(all);
+    if current > latest {
+        return Err(StoreError::SchemaTooNew { database: current, binary: latest });
+    }
+    let start = all.iter().position(|migration| migration.version > current).unwrap_or(all.len());
+    let pending = &all[start..];
+    if mode == MigrationMode::Verify && !pending.is_empty() {
+        return Err(StoreError::SchemaOutdated { database: current, binary: latest });
+    }
+    Ok(pending)
+}
+
+/// The version this binary expects, for readiness checks.
+pub fn latest(all: &'static [Migration]) -> i64 {
+    all.last().map_or(0, |migration| migration.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_from_one() {
+        for all in [POSTGRES, SQLITE] {
+            for (index, migration) in all.iter().enumerate() {
+                assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
+            }
+        }
+        assert_eq!(latest(POSTGRES), latest(SQLITE), "both backends must be at the same schema version");
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let result = pending(POSTGRES, latest(POSTGRES) + 1, MigrationMode::Apply);
+        assert!(matches!(result, Err(StoreError::SchemaTooNew { .. })));
+    }
+
+    #[test]
+    fn verify_mode_refuses_an_outdated_database_and_apply_mode_lists_steps() {
+        assert!(matches!(pending(SQLITE, 0, MigrationMode::Verify), Err(StoreError::SchemaOutdated { .. })));
+        assert_eq!(pending(SQLITE, 0, MigrationMode::Apply).unwrap().len(), SQLITE.len());
+        assert!(pending(SQLITE, latest(SQLITE), MigrationMode::Verify).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,151 @@
+//! The storage boundary. **This is the only module that knows SQL.** One [`Store`] trait, two
+//! backends: PostgreSQL for production and multi-node deployments, SQLite for the embedded
+//! single-node default. Both pass the same conformance suite (`tests/api/`).
+//!
+//! The store receives and returns whole domain records; it encrypts signing secrets on the way in
+//! and decrypts them on the way out, so nothing above it handles ciphertext.
+
+pub mod cipher;
+mod migrations;
+pub mod postgres;
+pub mod records;
+mod rows;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::names::EventTypeName;
+use crate::domain::token::TokenDigest;
+pub use cipher::SecretCipher;
+pub use records::{Endpoint, EventType, PageRequest, Tenant, Token};
+
+/// Failures of the storage layer, closed so the HTTP edge can map each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is overloaded: callers should retry later (HTTP 503).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was violated (duplicate tenant uid, event type name, …).
+    #[error("a record with the same unique key already exists")]
+    Conflict,
+    /// The record to update no longer exists.
+    #[error("the record does not exist")]
+    NotFound,
+    /// The database was migrated by a newer Outhook; running this binary could corrupt it.
+    #[error(
+        "the database schema is at version {database}, newer than this binary supports ({binary}); \
+         upgrade Outhook before starting it against this database"
+    )]
+    SchemaTooNew { database: i64, binary: i64 },
+    /// The schema is older than this binary expects and start-up migration was skipped.
+    #[error("the database schema is at version {database}, this binary needs {binary}; run `outhook migrate`")]
+    SchemaOutdated { database: i64, binary: i64 },
+    /// A stored row could not be turned back into a domain record.
+    #[error("a stored row is invalid: {0}")]
+    Corrupt(String),
+    /// Anything else the driver reported.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// Everything Outhook persists, behind one interface so both backends stay interchangeable.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Readiness: the database answers and its schema is the one this binary expects.
+    async fn check_ready(&self) -> Result<(), StoreError>;
+
+    /// Inserts a tenant; [`StoreError::Conflict`] when the uid is taken.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Looks a tenant up by its id or by the vendor's uid.
+    async fn find_tenant(&self, id_or_uid: &str) -> Result<Option<Tenant>, StoreError>;
+    /// Replaces a tenant's mutable fields.
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Deletes a tenant and everything it owns; `false` when it did not exist.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError>;
+    /// Newest first, up to `page.limit + 1` rows so the caller can tell whether more exist.
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Inserts an event type; [`StoreError::Conflict`] when the name is taken.
+    async fn insert_event_type(&self, event_type: &EventType) -> Result<(), StoreError>;
+    async fn find_event_type(&self, name: &EventTypeName) -> Result<Option<EventType>, StoreError>;
+    async fn update_event_type(&self, event_type: &EventType) -> Result<(), StoreError>;
+    /// By name ascending, up to `page.limit + 1` rows.
+    async fn list_event_types(&self, page: &PageRequest, include_archived: bool) -> Result<Vec<EventType>, StoreError>;
+    /// Which of `names` exist (archived or not), for validating endpoint filters.
+    async fn existing_event_types(&self, names: &[EventTypeName]) -> Result<Vec<EventTypeName>, StoreError>;
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    async fn find_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError>;
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    async fn delete_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<bool, StoreError>;
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_endpoints(&self, tenant_id: &TenantId, page: &PageRequest) -> Result<Vec<Endpoint>, StoreError>;
+
+    async fn insert_token(&self, token: &Token) -> Result<(), StoreError>;
+    /// Inserts `token` only if no admin token exists yet; `true` when it was inserted. Atomic, so
+    /// several processes starting at once create exactly one first token.
+    async fn insert_first_admin_token(&self, token: &Token) -> Result<bool, StoreError>;
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<Token>, StoreError>;
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Vec<Token>, StoreError>;
+    async fn delete_token(&self, id: &TokenId) -> Result<bool, StoreError>;
+}
+
+/// Whether opening a store may change the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationMode {
+    /// Apply pending migrations (start-up of `serve`, and `outhook migrate`).
+    Apply,
+    /// Refuse to start on an outdated schema (workers that must not race a deploy).
+    Verify,
+}
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(std::path::PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` / `postgresql://…` or `sqlite://path` (also `sqlite:path`).
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StoreError::Internal("a sqlite URL needs a file path".into()));
+            }
+            return Ok(Self::Sqlite(path.into()));
+        }
+        Err(StoreError::Internal("the database URL must start with postgres://, postgresql:// or sqlite://".into()))
+    }
+}
+
+/// Settings a store needs to open, independent of where they were configured.
+pub struct StoreOptions {
+    pub url: DatabaseUrl,
+    pub pool_size: usize,
+    pub cipher: Arc<SecretCipher>,
+    pub migrations: MigrationMode,
+}
+
+/// Opens the configured backend, migrating or verifying its schema first.
+pub async fn open(options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match &options.url {
+        DatabaseUrl::Postgres(url) => {
+            let store = postgres::PostgresStore::connect(url, options.pool_size, options.cipher).await?;
+            store.migrate(options.migrations).await?;
+            Ok(Arc::new(store))
+        }
+        DatabaseUrl::Sqlite(path) => {
+            let store = sqlite::SqliteStore::open(path, options.cipher).await?;
+            store.migrate(options.migrations).await?;
+            Ok(Arc::new(store))
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! PostgreSQL backend (`deadpool-postgres`): production and multi-node. Many API and worker
+//! processes share one database and coordinate only through it (advisory locks for migrations,
+//! row locks and `SKIP LOCKED` for work).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::names::EventTypeName;
+use crate::domain::token::TokenDigest;
+use crate::store::migrations::{self, POSTGRES};
+use crate::store::rows::{EndpointRow, EventTypeRow, TenantRow, TokenRow};
+use crate::store::{Endpoint, EventType, MigrationMode, PageRequest, SecretCipher, Store, StoreError, Tenant, Token};
+
+/// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
+const MIGRATION_LOCK: i64 = 0x6f75_7468_6f6f_6b01;
+const FIRST_TOKEN_LOCK: i64 = 0x6f75_7468_6f6f_6b02;
+
+/// How long a request waits for a pooled connection before the database counts as unavailable.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+pub struct PostgresStore {
+    pool: Pool,
+    cipher: Arc<SecretCipher>,
+}
+
+fn pg_error(error: tokio_postgres::Error) -> StoreError {
+    let Some(db_error) = error.as_db_error() else {
+        // No server error means the connection itself failed (closed, refused, I/O).
+        return StoreError::Unavailable(error.to_string());
+    };
+    let code = db_error.code();
+    if *code == SqlState::UNIQUE_VIOLATION {
+        return StoreError::Conflict;
+    }
+    let class = &code.code()[..2];
+    if matches!(class, "08" | "53" | "57") {
+        return StoreError::Unavailable(db_error.message().to_owned());
+    }
+    StoreError::Internal(format!("{}: {}", code.code(), db_error.message()))
+}
+
+fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn column<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, StoreError> {
+    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
+const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
+const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
+     channels::text AS channels, headers::text AS headers, secret, enabled, disabled_reason, created_at, updated_at";
+const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
+
+fn tenant(row: &Row) -> Result<Tenant, StoreError> {
+    TenantRow {
+        id: column(row, "id")?,
+        uid: column(row, "uid")?,
+        name: column(row, "name")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn event_type(row: &Row) -> Result<EventType, StoreError> {
+    EventTypeRow {
+        name: column(row, "name")?,
+        description: column(row, "description")?,
+        archived: column(row, "archived")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn token(row: &Row) -> Result<Token, StoreError> {
+    TokenRow {
+        id: column(row, "id")?,
+        name: column(row, "name")?,
+        tenant_id: column(row, "tenant_id")?,
+        digest: column(row, "digest")?,
+        created_at: column(row, "created_at")?,
+        expires_at: column(row, "expires_at")?,
+    }
+    .decode()
+}
+
+impl PostgresStore {
+    /// Builds the pool and proves the database answers, so a bad URL fails at start-up.
+    pub async fn connect(url: &str, pool_size: usize, cipher: Arc<SecretCipher>) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        drop(pool.get().await.map_err(pool_error)?);
+        Ok(Self { pool, cipher })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Applies pending migrations (or verifies none are pending) under an advisory lock, so
+    /// several processes starting together migrate exactly once.
+    pub async fn migrate(&self, mode: MigrationMode) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
+        transaction
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS outhook_schema_migrations (
+                    version BIGINT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await
+            .map_err(pg_error)?;
+        let current = Self::schema_version(&transaction).await?;
+        for migration in migrations::pending(POSTGRES, current, mode)? {
+            tracing::info!(version = migration.version, name = migration.name, "applying PostgreSQL migration");
+            transaction.batch_execute(migration.sql).await.map_err(pg_error)?;
+            transaction
+                .execute(
+                    "INSERT INTO outhook_schema_migrations (version, name) VALUES ($1, $2)",
+                    &[&migration.version, &migration.name],
+                )
+                .await
+                .map_err(pg_error)?;
+        }
+        transaction.commit().await.map_err(pg_error)
+    }
+
+    async fn schema_version(client: &impl deadpool_postgres::GenericClient) -> Result<i64, StoreError> {
+        let row = client
+            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM outhook_schema_migrations", &[])
+            .await
+            .map_err(pg_error)?;
+        column(&row, "coalesce")
+    }
+
+    fn endpoint(&self, row: &Row) -> Result<Endpoint, StoreError> {
+        EndpointRow {
+            tenant_id: column(row, "tenant_id")?,
+            id: column(row, "id")?,
+            url: column(row, "url")?,
+            description: column(row, "description")?,
+            event_types: column(row, "event_types")?,
+            channels: column(row, "channels")?,
+            headers: column(row, "headers")?,
+            secret: column(row, "secret")?,
+            enabled: column(row, "enabled")?,
+            disabled_reason: column(row, "disabled_reason")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        }
+        .decode(&self.cipher)
+    }
+
+    /// Runs a statement that must touch exactly one row, mapping zero rows to `NotFound`.
+    async fn execute_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        let updated = self.client().await?.execute(sql, params).await.map_err(pg_error)?;
+        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn execute_deleted(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool, StoreError> {
+        let deleted = self.client().await?.execute(sql, params).await.map_err(pg_error)?;
+        Ok(deleted > 0)
+    }
+
+    async fn insert_token_with(
+        client: &impl deadpool_postgres::GenericClient,
+        token: &Token,
+    ) -> Result<(), StoreError> {
+        let row = TokenRow::encode(token);
+        client
+            .execute(
+                "INSERT INTO api_tokens (id, name, tenant_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&row.id, &row.name, &row.tenant_id, &row.digest, &row.created_at, &row.expires_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let current = Self::schema_version(&client).await?;
+        migrations::pending(POSTGRES, current, MigrationMode::Verify).map(|_| ())
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let row = TenantRow::encode(tenant);
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO tenants (id, uid, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&row.id, &row.uid, &row.name, &row.created_at, &row.updated_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn find_tenant(&self, id_or_uid: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 OR uid = $1");
+        let row = self.client().await?.query_opt(&sql, &[&id_or_uid]).await.map_err(pg_error)?;
+        row.as_ref().map(tenant).transpose()
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let row = TenantRow::encode(tenant);
+        self.execute_one(
+            "UPDATE tenants SET uid = $2, name = $3, updated_at = $4 WHERE id = $1",
+            &[&row.id, &row.uid, &row.name, &row.updated_at],
+        )
+        .await
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
+        self.execute_deleted("DELETE FROM tenants WHERE id = $1", &[&id.as_str()]).await
+    }
+
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE ($1::text IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        );
+        let rows = self.client().await?.query(&sql, &[&page.after, &page.fetch_limit()]).await.map_err(pg_error)?;
+        rows.iter().map(tenant).collect()
+    }
+
+    async fn insert_event_type(&self, event_type: &EventType) -> Result<(), StoreError> {
+        let row = EventTypeRow::encode(event_type);
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO event_types (name, description, archived, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&row.name, &row.description, &row.archived, &row.created_at, &row.updated_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn find_event_type(&self, name: &EventTypeName) -> Result<Option<EventType>, StoreError> {
+        let sql = format!("SELECT {EVENT_TYPE_COLUMNS} FROM event_types WHERE name = $1");
+        let row = self.client().await?.query_opt(&sql, &[&name.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(event_type).transpose()
+    }
+
+    async fn update_event_type(&self, event_type: &EventType) -> Result<(), StoreError> {
+        let row = EventTypeRow::encode(event_type);
+        self.execute_one(
+            "UPDATE event_types SET description = $2, archived = $3, updated_at = $4 WHERE name = $1",
+            &[&row.name, &row.description, &row.archived, &row.updated_at],
+        )
+        .await
+    }
+
+    async fn list_event_types(&self, page: &PageRequest, include_archived: bool) -> Result<Vec<EventType>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_TYPE_COLUMNS} FROM event_types
+             WHERE ($1::text IS NULL OR name > $1) AND ($2 OR NOT archived)
+             ORDER BY name LIMIT $3"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&page.after, &include_archived, &page.fetch_limit()])
+            .await
+            .map_err(pg_error)?;
+        rows.iter().map(event_type).collect()
+    }
+
+    async fn existing_event_types(&self, names: &[EventTypeName]) -> Result<Vec<EventTypeName>, StoreError> {
+        let wanted: Vec<&str> = names.iter().map(EventTypeName::as_str).collect();
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT name FROM event_types WHERE name = ANY($1)", &[&wanted])
+            .await
+            .map_err(pg_error)?;
+        rows.iter()
+            .map(|row| {
+                let name: String = column(row, "name")?;
+                EventTypeName::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        let row = EndpointRow::encode(endpoint, &self.cipher);
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
+                                        enabled, disabled_reason, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12)",
+                &[
+                    &row.tenant_id,
+                    &row.id,
+                    &row.url,
+                    &row.description,
+                    &row.event_types,
+                    &row.channels,
+                    &row.headers,
+                    &row.secret,
+                    &row.enabled,
+                    &row.disabled_reason,
+                    &row.created_at,
+                    &row.updated_at,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn find_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = $1 AND id = $2");
+        let row = self.client().await?.query_opt(&sql, &[&tenant_id.as_str(), &id.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(|row| self.endpoint(row)).transpose()
+    }
+
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        let row = EndpointRow::encode(endpoint, &self.cipher);
+        self.execute_one(
+            "UPDATE endpoints SET url = $3, description = $4, event_types = $5::text::jsonb, channels = $6::text::jsonb,
+                    headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11
+             WHERE tenant_id = $1 AND id = $2",
+            &[
+                &row.tenant_id,
+                &row.id,
+                &row.url,
+                &row.description,
+                &row.event_types,
+                &row.channels,
+                &row.headers,
+                &row.secret,
+                &row.enabled,
+                &row.disabled_reason,
+                &row.updated_at,
+            ],
+        )
+        .await
+    }
+
+    async fn delete_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<bool, StoreError> {
+        self.execute_deleted(
+            "DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id.as_str(), &id.as_str()],
+        )
+        .await
+    }
+
+    async fn list_endpoints(&self, tenant_id: &TenantId, page: &PageRequest) -> Result<Vec<Endpoint>, StoreError> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM endpoints
+             WHERE tenant_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&tenant_id.as_str(), &page.after, &page.fetch_limit()])
+            .await
+            .map_err(pg_error)?;
+        rows.iter().map(|row| self.endpoint(row)).collect()
+    }
+
+    async fn insert_token(&self, token: &Token) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        Self::insert_token_with(&client, token).await
+    }
+
+    async fn insert_first_admin_token(&self, token: &Token) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_TOKEN_LOCK]).await.map_err(pg_error)?;
+        let existing = transaction
+            .query_opt("SELECT id FROM api_tokens WHERE tenant_id IS NULL LIMIT 1", &[])
+            .await
+            .map_err(pg_error)?;
+        if existing.is_some() {
+            return Ok(false);
+        }
+        Self::insert_token_with(&transaction, token).await?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(true)
+    }
+
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<Token>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE digest = $1");
+        let row = self.client().await?.query_opt(&sql, &[&digest.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(token).transpose()
+    }
+
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Vec<Token>, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ($1::text IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        );
+        let rows = self.client().await?.query(&sql, &[&page.after, &page.fetch_limit()]).await.map_err(pg_error)?;
+        rows.iter().map(token).collect()
+    }
+
+    async fn delete_token(&self, id: &TokenId) -> Result<bool, StoreError> {
+        self.execute_deleted("DELETE FROM api_tokens WHERE id = $1", &[&id.as_str()]).await
+    }
+}

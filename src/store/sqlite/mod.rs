@@ -1,0 +1,507 @@
+//! SQLite backend (bundled `rusqlite`): the embedded, single-node default that makes
+//! `outhook serve` work with nothing else installed. Calls are blocking, so every one runs on
+//! tokio's blocking pool, never on an async worker thread.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::names::EventTypeName;
+use crate::domain::token::TokenDigest;
+use crate::store::migrations::{self, SQLITE};
+use crate::store::rows::{EndpointRow, EventTypeRow, TenantRow, TokenRow};
+use crate::store::{Endpoint, EventType, MigrationMode, PageRequest, SecretCipher, Store, StoreError, Tenant, Token};
+
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    cipher: Arc<SecretCipher>,
+}
+
+fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => {
+            let extended = error.sqlite_error().map(|e| e.extended_code);
+            if matches!(
+                extended,
+                Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            ) {
+                StoreError::Conflict
+            } else {
+                StoreError::Internal(error.to_string())
+            }
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen | ErrorCode::DiskFull) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Internal(error.to_string()),
+    }
+}
+
+/// Timestamps are stored as microseconds since the Unix epoch.
+fn micros(at: &DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(value).ok_or_else(|| StoreError::Corrupt(format!("timestamp {value} out of range")))
+}
+
+fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
+    row.get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn timestamp(row: &Row<'_>, name: &str) -> Result<DateTime<Utc>, StoreError> {
+    from_micros(column(row, name)?)
+}
+
+fn optional_timestamp(row: &Row<'_>, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    column::<Option<i64>>(row, name)?.map(from_micros).transpose()
+}
+
+/// Runs `sql` and decodes every row with `decode`.
+fn query_all<T>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    let mut rows = statement.query(params).map_err(sqlite_error)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        items.push(decode(row)?);
+    }
+    Ok(items)
+}
+
+fn query_optional<T>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    Ok(query_all(connection, sql, params, decode)?.into_iter().next())
+}
+
+fn execute_one(connection: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+    match connection.execute(sql, params).map_err(sqlite_error)? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
+const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
+const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, enabled, \
+     disabled_reason, created_at, updated_at";
+const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
+
+fn tenant(row: &Row<'_>) -> Result<Tenant, StoreError> {
+    TenantRow {
+        id: column(row, "id")?,
+        uid: column(row, "uid")?,
+        name: column(row, "name")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn event_type(row: &Row<'_>) -> Result<EventType, StoreError> {
+    EventTypeRow {
+        name: column(row, "name")?,
+        description: column(row, "description")?,
+        archived: column(row, "archived")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn endpoint(row: &Row<'_>, cipher: &SecretCipher) -> Result<Endpoint, StoreError> {
+    EndpointRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        url: column(row, "url")?,
+        description: column(row, "description")?,
+        event_types: column(row, "event_types")?,
+        channels: column(row, "channels")?,
+        headers: column(row, "headers")?,
+        secret: column(row, "secret")?,
+        enabled: column(row, "enabled")?,
+        disabled_reason: column(row, "disabled_reason")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    }
+    .decode(cipher)
+}
+
+fn token(row: &Row<'_>) -> Result<Token, StoreError> {
+    TokenRow {
+        id: column(row, "id")?,
+        name: column(row, "name")?,
+        tenant_id: column(row, "tenant_id")?,
+        digest: column(row, "digest")?,
+        created_at: timestamp(row, "created_at")?,
+        expires_at: optional_timestamp(row, "expires_at")?,
+    }
+    .decode()
+}
+
+fn schema_version(connection: &Connection) -> Result<i64, StoreError> {
+    connection
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM outhook_schema_migrations", [], |row| row.get(0))
+        .map_err(sqlite_error)
+}
+
+fn insert_token_with(connection: &Connection, token: &Token) -> Result<(), StoreError> {
+    let row = TokenRow::encode(token);
+    connection
+        .execute(
+            "INSERT INTO api_tokens (id, name, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![row.id, row.name, row.tenant_id, row.digest, micros(&row.created_at), row.expires_at.as_ref().map(micros)],
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file in WAL mode with full fsync, so every
+    /// acknowledged write survives a crash or power loss.
+    pub async fn open(path: &Path, cipher: Arc<SecretCipher>) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let connection = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            let connection = Connection::open(&path).map_err(sqlite_error)?;
+            connection
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(sqlite_error)?;
+            Ok(connection)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))??;
+        Ok(Self { connection: Arc::new(Mutex::new(connection)), cipher })
+    }
+
+    /// Runs blocking database work on the blocking pool with exclusive use of the connection.
+    async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection, &SecretCipher) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let connection = Arc::clone(&self.connection);
+        let cipher = Arc::clone(&self.cipher);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut connection, &cipher)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+    }
+
+    pub async fn migrate(&self, mode: MigrationMode) -> Result<(), StoreError> {
+        self.call(move |connection, _| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            transaction
+                .execute_batch(
+                    "CREATE TABLE IF NOT EXISTS outhook_schema_migrations (
+                        version INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        applied_at INTEGER NOT NULL)",
+                )
+                .map_err(sqlite_error)?;
+            let current = schema_version(&transaction)?;
+            for migration in migrations::pending(SQLITE, current, mode)? {
+                tracing::info!(version = migration.version, name = migration.name, "applying SQLite migration");
+                transaction.execute_batch(migration.sql).map_err(sqlite_error)?;
+                transaction
+                    .execute(
+                        "INSERT INTO outhook_schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                        params![migration.version, migration.name, micros(&Utc::now())],
+                    )
+                    .map_err(sqlite_error)?;
+            }
+            transaction.commit().map_err(sqlite_error)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        self.call(|connection, _| {
+            let current = schema_version(connection)?;
+            migrations::pending(SQLITE, current, MigrationMode::Verify).map(|_| ())
+        })
+        .await
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let row = TenantRow::encode(tenant);
+        self.call(move |connection, _| {
+            connection
+                .execute(
+                    "INSERT INTO tenants (id, uid, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![row.id, row.uid, row.name, micros(&row.created_at), micros(&row.updated_at)],
+                )
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_tenant(&self, id_or_uid: &str) -> Result<Option<Tenant>, StoreError> {
+        let key = id_or_uid.to_owned();
+        self.call(move |connection, _| {
+            let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1 OR uid = ?1");
+            query_optional(connection, &sql, params![key], tenant)
+        })
+        .await
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let row = TenantRow::encode(tenant);
+        self.call(move |connection, _| {
+            execute_one(
+                connection,
+                "UPDATE tenants SET uid = ?2, name = ?3, updated_at = ?4 WHERE id = ?1",
+                params![row.id, row.uid, row.name, micros(&row.updated_at)],
+            )
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.call(move |connection, _| {
+            Ok(connection.execute("DELETE FROM tenants WHERE id = ?1", params![id]).map_err(sqlite_error)? > 0)
+        })
+        .await
+    }
+
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Vec<Tenant>, StoreError> {
+        let page = page.clone();
+        self.call(move |connection, _| {
+            let sql =
+                format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2");
+            query_all(connection, &sql, params![page.after, page.fetch_limit()], tenant)
+        })
+        .await
+    }
+
+    async fn insert_event_type(&self, event_type: &EventType) -> Result<(), StoreError> {
+        let row = EventTypeRow::encode(event_type);
+        self.call(move |connection, _| {
+            connection
+                .execute(
+                    "INSERT INTO event_types (name, description, archived, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![row.name, row.description, row.archived, micros(&row.created_at), micros(&row.updated_at)],
+                )
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_event_type(&self, name: &EventTypeName) -> Result<Option<EventType>, StoreError> {
+        let name = name.to_string();
+        self.call(move |connection, _| {
+            let sql = format!("SELECT {EVENT_TYPE_COLUMNS} FROM event_types WHERE name = ?1");
+            query_optional(connection, &sql, params![name], event_type)
+        })
+        .await
+    }
+
+    async fn update_event_type(&self, event_type: &EventType) -> Result<(), StoreError> {
+        let row = EventTypeRow::encode(event_type);
+        self.call(move |connection, _| {
+            execute_one(
+                connection,
+                "UPDATE event_types SET description = ?2, archived = ?3, updated_at = ?4 WHERE name = ?1",
+                params![row.name, row.description, row.archived, micros(&row.updated_at)],
+            )
+        })
+        .await
+    }
+
+    async fn list_event_types(&self, page: &PageRequest, include_archived: bool) -> Result<Vec<EventType>, StoreError> {
+        let page = page.clone();
+        self.call(move |connection, _| {
+            let sql = format!(
+                "SELECT {EVENT_TYPE_COLUMNS} FROM event_types
+                 WHERE (?1 IS NULL OR name > ?1) AND (?2 OR NOT archived)
+                 ORDER BY name LIMIT ?3"
+            );
+            query_all(connection, &sql, params![page.after, include_archived, page.fetch_limit()], event_type)
+        })
+        .await
+    }
+
+    async fn existing_event_types(&self, names: &[EventTypeName]) -> Result<Vec<EventTypeName>, StoreError> {
+        let wanted = serde_json::Value::from(names.iter().map(EventTypeName::as_str).collect::<Vec<_>>()).to_string();
+        self.call(move |connection, _| {
+            query_all(
+                connection,
+                "SELECT name FROM event_types WHERE name IN (SELECT value FROM json_each(?1))",
+                params![wanted],
+                |row| {
+                    let name: String = column(row, "name")?;
+                    EventTypeName::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))
+                },
+            )
+        })
+        .await
+    }
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        let row = EndpointRow::encode(endpoint, &self.cipher);
+        self.call(move |connection, _| {
+            connection
+                .execute(
+                    "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
+                                            enabled, disabled_reason, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        row.tenant_id,
+                        row.id,
+                        row.url,
+                        row.description,
+                        row.event_types,
+                        row.channels,
+                        row.headers,
+                        row.secret,
+                        row.enabled,
+                        row.disabled_reason,
+                        micros(&row.created_at),
+                        micros(&row.updated_at)
+                    ],
+                )
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<Option<Endpoint>, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
+        self.call(move |connection, cipher| {
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
+            query_optional(connection, &sql, params![tenant_id, id], |row| endpoint(row, cipher))
+        })
+        .await
+    }
+
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        let row = EndpointRow::encode(endpoint, &self.cipher);
+        self.call(move |connection, _| {
+            execute_one(
+                connection,
+                "UPDATE endpoints SET url = ?3, description = ?4, event_types = ?5, channels = ?6, headers = ?7,
+                        secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11
+                 WHERE tenant_id = ?1 AND id = ?2",
+                params![
+                    row.tenant_id,
+                    row.id,
+                    row.url,
+                    row.description,
+                    row.event_types,
+                    row.channels,
+                    row.headers,
+                    row.secret,
+                    row.enabled,
+                    row.disabled_reason,
+                    micros(&row.updated_at)
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn delete_endpoint(&self, tenant_id: &TenantId, id: &EndpointId) -> Result<bool, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
+        self.call(move |connection, _| {
+            let deleted = connection
+                .execute("DELETE FROM endpoints WHERE tenant_id = ?1 AND id = ?2", params![tenant_id, id])
+                .map_err(sqlite_error)?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn list_endpoints(&self, tenant_id: &TenantId, page: &PageRequest) -> Result<Vec<Endpoint>, StoreError> {
+        let (tenant_id, page) = (tenant_id.to_string(), page.clone());
+        self.call(move |connection, cipher| {
+            let sql = format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM endpoints
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+            );
+            query_all(connection, &sql, params![tenant_id, page.after, page.fetch_limit()], |row| endpoint(row, cipher))
+        })
+        .await
+    }
+
+    async fn insert_token(&self, token: &Token) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.call(move |connection, _| insert_token_with(connection, &token)).await
+    }
+
+    async fn insert_first_admin_token(&self, token: &Token) -> Result<bool, StoreError> {
+        let token = token.clone();
+        self.call(move |connection, _| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let existing: Option<String> = transaction
+                .query_row("SELECT id FROM api_tokens WHERE tenant_id IS NULL LIMIT 1", [], |row| row.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            if existing.is_some() {
+                return Ok(false);
+            }
+            insert_token_with(&transaction, &token)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<Token>, StoreError> {
+        let digest = digest.as_str().to_owned();
+        self.call(move |connection, _| {
+            let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE digest = ?1");
+            query_optional(connection, &sql, params![digest], token)
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Vec<Token>, StoreError> {
+        let page = page.clone();
+        self.call(move |connection, _| {
+            let sql = format!(
+                "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2"
+            );
+            query_all(connection, &sql, params![page.after, page.fetch_limit()], token)
+        })
+        .await
+    }
+
+    async fn delete_token(&self, id: &TokenId) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.call(move |connection, _| {
+            Ok(connection.execute("DELETE FROM api_tokens WHERE id = ?1", params![id]).map_err(sqlite_error)? > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,15 @@
+//! The integration suite: one binary (fast to link on small machines), one module per resource.
+//! Every `conformance!` test runs against both SQLite and PostgreSQL.
+
+#[path = "../common/mod.rs"]
+#[macro_use]
+mod common;
+
+mod auth;
+mod endpoints;
+mod event_types;
+mod health;
+mod openapi;
+mod storage;
+mod tenants;
+mod tokens;

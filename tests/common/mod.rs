@@ -1,0 +1,227 @@
+//! Shared test helpers: boot the real server on port 0 against SQLite or PostgreSQL, and talk to
+//! it through one method per operation so tests never assemble URLs by hand.
+
+#![allow(dead_code)]
+
+pub mod postgres;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use outhook::config::Settings;
+use outhook::domain::clock::ManualClock;
+use outhook::startup::Application;
+use outhook::store::SecretCipher;
+use reqwest::{Method, Response};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// Which storage backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named async test fn (taking a [`TestApp`]) once per backend:
+/// `name::sqlite` and `name::postgres`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::common::{Backend, TestApp};
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+                    super::$name(app).await;
+                }
+            }
+        )*
+    };
+}
+
+/// A running server plus what a test needs to drive it.
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub admin_token: String,
+    pub clock: Arc<ManualClock>,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    /// Keeps the SQLite file and data directory alive for the test's duration.
+    pub data_dir: Arc<tempfile::TempDir>,
+}
+
+/// Settings for a test server on `backend`; `None` when PostgreSQL is unavailable and not required.
+pub async fn test_settings(backend: Backend, data_dir: &std::path::Path) -> Option<Settings> {
+    let mut settings = Settings { data_dir: data_dir.to_owned(), ..Settings::default() };
+    settings.server.listen = "127.0.0.1:0".parse().expect("valid address");
+    settings.server.workers = 1;
+    settings.database.pool_size = 4;
+    settings.security.encryption_key = SecretString::from(SecretCipher::generate_key());
+    if backend == Backend::Postgres {
+        match postgres::fresh_database().await {
+            Ok(url) => settings.database.url = SecretString::from(url),
+            Err(reason) if postgres::required() => {
+                panic!("PostgreSQL is required (OUTHOOK_TEST_REQUIRE_POSTGRES=1): {reason}")
+            }
+            Err(reason) => {
+                eprintln!("skipping PostgreSQL test: {reason}");
+                return None;
+            }
+        }
+    }
+    Some(settings)
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let settings = test_settings(backend, data_dir.path()).await?;
+        Some(Self::spawn_with(backend, settings, data_dir).await)
+    }
+
+    /// Boots a server with explicit settings (used to restart on the same database).
+    pub async fn spawn_with(backend: Backend, settings: Settings, data_dir: Arc<tempfile::TempDir>) -> Self {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let mut application =
+            Application::build_with_clock(settings.clone(), clock.clone()).await.expect("the application builds");
+        let admin_token = match application.take_initial_admin_token() {
+            Some(token) => token.expose().to_owned(),
+            None => String::new(),
+        };
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { backend, address, admin_token, clock, settings, client, data_dir }
+    }
+
+    /// Sends a request with `token` (none when empty) and an optional JSON body.
+    pub async fn request(&self, method: Method, path: &str, token: &str, body: Option<&Value>) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request reaches the server")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, &self.admin_token, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, &self.admin_token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, &self.admin_token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path, &self.admin_token, None).await
+    }
+
+    /// Sends raw bytes as the body, for malformed and oversized inputs.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.admin_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    pub async fn create_tenant(&self, uid: &str) -> Value {
+        let response = self.post("/v1/tenants", &json!({ "uid": uid, "name": format!("Tenant {uid}") })).await;
+        expect_status(response, 201).await
+    }
+
+    pub async fn create_event_type(&self, name: &str) -> Value {
+        let response = self.post("/v1/event-types", &json!({ "name": name, "description": "test" })).await;
+        expect_status(response, 201).await
+    }
+
+    pub async fn create_endpoint(&self, tenant: &str, body: &Value) -> Value {
+        let response = self.post(&format!("/v1/tenants/{tenant}/endpoints"), body).await;
+        expect_status(response, 201).await
+    }
+
+    /// Creates a token scoped to `tenant` and returns its value.
+    pub async fn create_tenant_token(&self, tenant: &str) -> String {
+        let response = self.post("/v1/tokens", &json!({ "name": "tenant", "tenant": tenant })).await;
+        let created = expect_status(response, 201).await;
+        created["token_value"].as_str().expect("token value").to_owned()
+    }
+}
+
+/// Asserts the status and returns the JSON body (Null when empty).
+pub async fn expect_status(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") }
+}
+
+/// Asserts a problem+json response with `status`, and returns the problem document.
+pub async fn expect_problem(response: Response, status: u16) -> Value {
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let problem = expect_status(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "problem: {problem}");
+    assert_eq!(problem["status"], status);
+    assert!(problem["type"].as_str().is_some_and(|kind| kind.starts_with("urn:outhook:problem:")), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|detail| !detail.is_empty()), "{problem}");
+    problem
+}
+
+/// The fields named in a problem document.
+pub fn problem_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|error| error["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+impl TestApp {
+    /// Runs SQL directly against the test database, bypassing Outhook (to inspect or tamper).
+    pub async fn execute_sql(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let connection = rusqlite::Connection::open(self.settings.data_dir.join("outhook.db")).unwrap();
+                connection.execute_batch(sql).unwrap();
+            }
+            Backend::Postgres => self.postgres_client().await.batch_execute(sql).await.unwrap(),
+        }
+    }
+
+    /// The first column of the first row of `sql`, as bytes.
+    pub async fn query_bytes(&self, sql: &str) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => {
+                let connection = rusqlite::Connection::open(self.settings.data_dir.join("outhook.db")).unwrap();
+                connection.query_row(sql, [], |row| row.get(0)).unwrap()
+            }
+            Backend::Postgres => self.postgres_client().await.query_one(sql, &[]).await.unwrap().get(0),
+        }
+    }
+
+    async fn postgres_client(&self) -> tokio_postgres::Client {
+        use secrecy::ExposeSecret;
+        let (client, connection) =
+            tokio_postgres::connect(self.settings.database.url.expose_secret(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+}
