@@ -10,6 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::retry::RetrySchedule;
+
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -28,6 +30,43 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
+    pub ingest: IngestSettings,
+    pub delivery: DeliverySettings,
+}
+
+/// Limits on submitted events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Largest payload of one event, in bytes.
+    pub max_payload_bytes: usize,
+    /// Largest body of a batch submission, in bytes.
+    pub max_batch_bytes: usize,
+}
+
+/// Delivery workers: concurrency, leases, timeouts, retries and the SSRF allow-list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Requests in flight at once per worker process.
+    pub concurrency: usize,
+    /// Deliveries claimed per database round trip.
+    pub batch_size: usize,
+    /// How long a claimed delivery stays leased before another worker may retry it (ms). Must
+    /// exceed the request timeout.
+    pub lease_ms: u64,
+    /// Timeout of one HTTP request to a subscriber, connect to last byte (ms).
+    pub request_timeout_ms: u64,
+    /// Longest idle wait between checks for due work (ms); new work wakes workers at once.
+    pub poll_interval_ms: u64,
+    /// Delays in seconds before each attempt (the first is normally 0); its length is the number of attempts.
+    pub retry_schedule: Vec<u64>,
+    /// Upper bound on how far a subscriber's `Retry-After` may postpone the next attempt (s).
+    pub retry_after_max_seconds: u64,
+    /// Networks the SSRF guard lets through although they are not public, e.g. `127.0.0.0/8` for local development.
+    pub allowed_networks: Vec<String>,
+    /// How long shutdown waits for in-flight requests before leaving them to lease expiry (ms).
+    pub shutdown_grace_ms: u64,
 }
 
 /// The HTTP API.
@@ -74,6 +113,8 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             security: SecuritySettings::default(),
+            ingest: IngestSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -81,6 +122,28 @@ impl Default for Settings {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { max_payload_bytes: 256 * 1024, max_batch_bytes: 32 * 1024 * 1024 }
+    }
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            batch_size: 64,
+            lease_ms: 60_000,
+            request_timeout_ms: 15_000,
+            poll_interval_ms: 1_000,
+            retry_schedule: RetrySchedule::standard().seconds().to_vec(),
+            retry_after_max_seconds: 3_600,
+            allowed_networks: Vec::new(),
+            shutdown_grace_ms: 30_000,
+        }
     }
 }
 
@@ -165,6 +228,61 @@ pub fn reference() -> Vec<SettingDoc> {
             String::new(),
             "Base64 of 32 bytes encrypting signing secrets at rest. Empty with SQLite: generated once into \
              `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).",
+        ),
+        entry(
+            "ingest.max_payload_bytes",
+            defaults.ingest.max_payload_bytes.to_string(),
+            "Largest payload of one event, in bytes.",
+        ),
+        entry(
+            "ingest.max_batch_bytes",
+            defaults.ingest.max_batch_bytes.to_string(),
+            "Largest body of a batch submission, in bytes.",
+        ),
+        entry(
+            "delivery.concurrency",
+            defaults.delivery.concurrency.to_string(),
+            "Requests in flight at once per worker process.",
+        ),
+        entry(
+            "delivery.batch_size",
+            defaults.delivery.batch_size.to_string(),
+            "Deliveries claimed per database round trip.",
+        ),
+        entry(
+            "delivery.lease_ms",
+            defaults.delivery.lease_ms.to_string(),
+            "How long a claimed delivery stays leased before another worker may retry it (ms). Must exceed the request timeout.",
+        ),
+        entry(
+            "delivery.request_timeout_ms",
+            defaults.delivery.request_timeout_ms.to_string(),
+            "Timeout of one HTTP request to a subscriber, connect to last byte (ms).",
+        ),
+        entry(
+            "delivery.poll_interval_ms",
+            defaults.delivery.poll_interval_ms.to_string(),
+            "Longest idle wait between checks for due work (ms); new work wakes workers at once.",
+        ),
+        entry(
+            "delivery.retry_schedule",
+            format!("{:?}", defaults.delivery.retry_schedule),
+            "Delays in seconds before each attempt (the first is normally 0); its length is the number of attempts.",
+        ),
+        entry(
+            "delivery.retry_after_max_seconds",
+            defaults.delivery.retry_after_max_seconds.to_string(),
+            "Upper bound on how far a subscriber's `Retry-After` may postpone the next attempt (s).",
+        ),
+        entry(
+            "delivery.allowed_networks",
+            "[]".to_owned(),
+            "Networks the SSRF guard lets through although they are not public, e.g. `127.0.0.0/8` for local development.",
+        ),
+        entry(
+            "delivery.shutdown_grace_ms",
+            defaults.delivery.shutdown_grace_ms.to_string(),
+            "How long shutdown waits for in-flight requests before leaving them to lease expiry (ms).",
         ),
     ]
 }

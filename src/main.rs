@@ -10,7 +10,7 @@ use outhook::config::{Settings, reference_markdown};
 use outhook::domain::clock::{Clock, SystemClock};
 use outhook::domain::ids::TokenId;
 use outhook::domain::token::{PlainToken, TokenScope};
-use outhook::startup::{Application, open_store};
+use outhook::startup::{self, Application, open_store};
 use outhook::store::{MigrationMode, Token};
 
 #[derive(Parser)]
@@ -93,11 +93,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
-    if matches!(role, Role::Worker) {
-        anyhow::bail!("the worker role arrives with the delivery engine; use --role all or api");
-    }
+    let role = match role {
+        Role::All => startup::Role::All,
+        Role::Api => startup::Role::Api,
+        Role::Worker => startup::Role::Worker,
+    };
     let store_url = settings.database_url();
-    let mut application = Application::build(settings).await.context("starting Outhook")?;
+    let mut application = Application::build(settings, role).await.context("starting Outhook")?;
     if let Some(token) = application.take_initial_admin_token() {
         eprintln!(
             "\nCreated the first admin token. It is shown only this once; store it now:\n\n    {}\n",
@@ -105,7 +107,7 @@ async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         );
     }
     let backend = store_url.split(':').next().unwrap_or("?").to_owned();
-    tracing::info!(port = application.port(), backend, "Outhook is listening");
+    tracing::info!(port = application.port(), backend, ?role, "Outhook is running");
     application.run_until_stopped().await.context("serving HTTP")
 }
 

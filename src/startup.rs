@@ -5,16 +5,21 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
+use tokio::sync::watch;
 
 use crate::api::json::BodyLimit;
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::delivery::sender::Sender;
+use crate::delivery::worker::{Worker, WorkerOptions};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::ids::TokenId;
+use crate::domain::retry::RetrySchedule;
 use crate::domain::token::{PlainToken, TokenScope};
 use crate::store::{self, DatabaseUrl, MigrationMode, SecretCipher, Store, StoreError, StoreOptions, Token};
 
@@ -25,6 +30,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("encryption key: {0}")]
     Key(String),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: String, source: std::io::Error },
 }
@@ -87,45 +94,105 @@ pub async fn ensure_admin_token(store: &dyn Store, clock: &dyn Clock) -> Result<
     Ok(store.insert_first_admin_token(&token).await?.then_some(plain))
 }
 
+/// Which parts of Outhook a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The HTTP API and delivery workers.
+    All,
+    /// Only the HTTP API (scale it separately from workers on PostgreSQL).
+    Api,
+    /// Only delivery workers.
+    Worker,
+}
+
+/// The deployment's retry schedule from configuration.
+pub fn default_schedule(settings: &Settings) -> Result<RetrySchedule, StartupError> {
+    RetrySchedule::parse(&settings.delivery.retry_schedule)
+        .map_err(|error| StartupError::Config(format!("delivery.retry_schedule {error}")))
+}
+
+fn build_worker(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Worker, StartupError> {
+    let delivery = &settings.delivery;
+    if delivery.lease_ms <= delivery.request_timeout_ms {
+        return Err(StartupError::Config("delivery.lease_ms must exceed delivery.request_timeout_ms".into()));
+    }
+    let sender = Sender::new(Duration::from_millis(delivery.request_timeout_ms), &delivery.allowed_networks)
+        .map_err(|error| StartupError::Config(error.to_string()))?;
+    let options = WorkerOptions {
+        concurrency: delivery.concurrency,
+        batch_size: delivery.batch_size.max(1),
+        lease: Duration::from_millis(delivery.lease_ms),
+        poll_interval: Duration::from_millis(delivery.poll_interval_ms.max(1)),
+        default_schedule: default_schedule(settings)?,
+        retry_after_cap: Duration::from_secs(delivery.retry_after_max_seconds),
+        shutdown_grace: Duration::from_millis(delivery.shutdown_grace_ms),
+    };
+    Ok(Worker::new(store, sender, clock, options))
+}
+
+fn build_server(settings: &Settings, state: web::Data<AppState>) -> Result<(u16, Server), StartupError> {
+    let address = settings.server.listen.to_string();
+    let listener = TcpListener::bind(settings.server.listen)
+        .map_err(|source| StartupError::Bind { address: address.clone(), source })?;
+    let port = listener.local_addr().map_err(|source| StartupError::Bind { address: address.clone(), source })?.port();
+    let body_limit = BodyLimit(settings.server.max_body_bytes);
+    let batch_limit = BodyLimit(settings.ingest.max_batch_bytes);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(body_limit)
+            .configure(|config| api::configure(config, batch_limit))
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { address, source })?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok((port, server.run()))
+}
+
 /// A built, bound, not yet running application.
 pub struct Application {
-    port: u16,
-    server: Server,
+    port: Option<u16>,
+    server: Option<Server>,
+    worker: Option<Worker>,
     initial_admin_token: Option<PlainToken>,
     store: Arc<dyn Store>,
 }
 
 impl Application {
     /// Builds the application with the system clock.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    pub async fn build(settings: Settings, role: Role) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, role, Arc::new(SystemClock)).await
     }
 
     /// Builds the application with an injected clock (tests drive time with it).
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub async fn build_with_clock(settings: Settings, role: Role, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = open_store(&settings, MigrationMode::Apply).await?;
         let initial_admin_token = ensure_admin_token(store.as_ref(), clock.as_ref()).await?;
-        let listener = TcpListener::bind(settings.server.listen)
-            .map_err(|source| StartupError::Bind { address: settings.server.listen.to_string(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { address: "?".into(), source })?.port();
-        let state = web::Data::new(AppState { store: Arc::clone(&store), clock });
-        let body_limit = BodyLimit(settings.server.max_body_bytes);
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(tracing_actix_web::TracingLogger::default())
-                .app_data(state.clone())
-                .app_data(body_limit)
-                .configure(api::configure)
-        })
-        .listen(listener)
-        .map_err(|source| StartupError::Bind { address: settings.server.listen.to_string(), source })?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
-        Ok(Self { port, server: server.run(), initial_admin_token, store })
+        let worker = match role {
+            Role::All | Role::Worker => Some(build_worker(&settings, Arc::clone(&store), Arc::clone(&clock))?),
+            Role::Api => None,
+        };
+        let (port, server) = match role {
+            Role::All | Role::Api => {
+                let state = web::Data::new(AppState {
+                    store: Arc::clone(&store),
+                    clock,
+                    limits: settings.ingest.clone(),
+                    default_schedule: default_schedule(&settings)?,
+                });
+                let (port, server) = build_server(&settings, state)?;
+                (Some(port), Some(server))
+            }
+            Role::Worker => (None, None),
+        };
+        Ok(Self { port, server, worker, initial_admin_token, store })
     }
 
-    pub fn port(&self) -> u16 {
+    /// The HTTP port, when this process serves the API.
+    pub fn port(&self) -> Option<u16> {
         self.port
     }
 
@@ -138,8 +205,28 @@ impl Application {
         Arc::clone(&self.store)
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests and returns.
+    /// Runs until SIGINT/SIGTERM. Shutdown is graceful: the API finishes in-flight requests,
+    /// workers stop claiming and finish (or leave to lease expiry) what they are sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = watch::channel(false);
+        let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
+        match self.server {
+            Some(server) => server.await?,
+            None => wait_for_signal().await?,
+        }
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
     }
 }

@@ -16,6 +16,7 @@ use crate::api::pagination::{ListQuery, Page};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
 use crate::domain::ids::{EndpointId, TenantId};
 use crate::domain::names::{Channel, EventTypeName, parse_description};
+use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::store::{Endpoint, StoreError};
@@ -34,6 +35,8 @@ pub struct EndpointOut {
     pub channels: Option<Vec<String>>,
     /// Extra headers sent with every request (names lowercase).
     pub headers: BTreeMap<String, String>,
+    /// Delays in seconds before each attempt; `null` uses the deployment's schedule.
+    pub retry_schedule: Option<Vec<u64>>,
     pub enabled: bool,
     /// Why the endpoint was disabled, when it was.
     pub disabled_reason: Option<String>,
@@ -55,6 +58,7 @@ impl From<Endpoint> for EndpointOut {
             event_types: strings(endpoint.event_types),
             channels: strings(endpoint.channels),
             headers: endpoint.headers.as_map().clone(),
+            retry_schedule: endpoint.retry_schedule.map(|schedule| schedule.seconds().to_vec()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason,
             created_at: endpoint.created_at,
@@ -80,6 +84,8 @@ pub struct CreateEndpoint {
     pub headers: BTreeMap<String, String>,
     /// `whsec_` + base64 of 24 to 64 bytes; generated when absent.
     pub secret: Option<String>,
+    /// Delays in seconds before each attempt (1 to 30 entries, each at most a week); absent for the default.
+    pub retry_schedule: Option<Vec<u64>>,
     /// Defaults to true.
     pub enabled: Option<bool>,
 }
@@ -105,6 +111,10 @@ pub struct UpdateEndpoint {
     pub channels: Option<Option<Vec<String>>>,
     /// Replaces all custom headers.
     pub headers: Option<BTreeMap<String, String>>,
+    /// `null` returns to the deployment's schedule.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<u64>>, nullable)]
+    pub retry_schedule: Option<Option<Vec<u64>>>,
     /// Re-enabling clears `disabled_reason`.
     pub enabled: Option<bool>,
 }
@@ -213,13 +223,24 @@ pub async fn create_endpoint(
         Some(raw) => errors.check("secret", SigningSecret::parse(raw)),
         None => Some(SigningSecret::generate()),
     };
+    let retry_schedule = match &body.retry_schedule {
+        None => Some(None),
+        Some(seconds) => errors.check("retry_schedule", RetrySchedule::parse(seconds)).map(Some),
+    };
     let event_types = event_types.map_or(Some(None), |parsed| parsed.map(Some));
     let channels = channels.map_or(Some(None), |parsed| parsed.map(Some));
     if let Some(event_types) = &event_types {
         check_event_types_exist(&state, &mut errors, event_types).await?;
     }
-    let (Some(url), Some(description), Some(event_types), Some(channels), Some(headers), Some(secret)) =
-        (url, description, event_types, channels, headers, secret)
+    let (
+        Some(url),
+        Some(description),
+        Some(event_types),
+        Some(channels),
+        Some(headers),
+        Some(secret),
+        Some(retry_schedule),
+    ) = (url, description, event_types, channels, headers, secret, retry_schedule)
     else {
         return Err(errors.into());
     };
@@ -234,6 +255,7 @@ pub async fn create_endpoint(
         channels,
         headers,
         secret,
+        retry_schedule,
         enabled: body.enabled.unwrap_or(true),
         disabled_reason: None,
         created_at: now,
@@ -346,6 +368,15 @@ pub async fn update_endpoint(
     }
     if let Some(headers) = body.headers.as_ref().and_then(|raw| parse_headers(&mut errors, raw)) {
         endpoint.headers = headers;
+    }
+    match &body.retry_schedule {
+        None => {}
+        Some(None) => endpoint.retry_schedule = None,
+        Some(Some(seconds)) => {
+            if let Some(schedule) = errors.check("retry_schedule", RetrySchedule::parse(seconds)) {
+                endpoint.retry_schedule = Some(schedule);
+            }
+        }
     }
     errors.finish().map_err(ApiError::Validation)?;
     if let Some(enabled) = body.enabled {

@@ -3,9 +3,11 @@
 //! into domain types at the top and talk only to the [`Store`] below.
 
 pub mod auth;
+pub mod deliveries;
 pub mod endpoints;
 pub mod errors;
 pub mod event_types;
+pub mod events;
 pub mod health;
 pub mod json;
 pub mod pagination;
@@ -19,17 +21,23 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::errors::ApiError;
+use crate::api::json::BodyLimit;
+use crate::config::IngestSettings;
 use crate::domain::clock::Clock;
+use crate::domain::retry::RetrySchedule;
 use crate::store::Store;
 
 /// What every handler may use.
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    pub limits: IngestSettings,
+    /// The deployment's retry schedule, for endpoints without their own.
+    pub default_schedule: RetrySchedule,
 }
 
 /// The routing table: the whole HTTP surface on one screen.
-pub fn configure(config: &mut web::ServiceConfig) {
+pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
     config
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::BadRequest { field: "query".into(), detail: format!("invalid query string: {error}") }.into()
@@ -52,6 +60,21 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route("/tenants/{tenant}/endpoints/{endpoint}", web::patch().to(endpoints::update_endpoint))
                 .route("/tenants/{tenant}/endpoints/{endpoint}", web::delete().to(endpoints::delete_endpoint))
                 .route("/tenants/{tenant}/endpoints/{endpoint}/secret", web::get().to(endpoints::get_endpoint_secret))
+                // Events
+                .route("/tenants/{tenant}/events", web::post().to(events::create_event))
+                .service(
+                    web::resource("/tenants/{tenant}/events/batch")
+                        .app_data(batch_limit)
+                        .route(web::post().to(events::create_event_batch)),
+                )
+                .route("/tenants/{tenant}/events/{event}", web::get().to(events::get_event))
+                // Deliveries and attempts
+                .route("/tenants/{tenant}/events/{event}/deliveries", web::get().to(deliveries::list_event_deliveries))
+                .route("/tenants/{tenant}/deliveries/{delivery}", web::get().to(deliveries::get_delivery))
+                .route(
+                    "/tenants/{tenant}/deliveries/{delivery}/attempts",
+                    web::get().to(deliveries::list_delivery_attempts),
+                )
                 // Event types
                 .route("/event-types", web::post().to(event_types::create_event_type))
                 .route("/event-types", web::get().to(event_types::list_event_types))
@@ -115,6 +138,12 @@ impl Modify for BearerAuth {
         endpoints::update_endpoint,
         endpoints::delete_endpoint,
         endpoints::get_endpoint_secret,
+        events::create_event,
+        events::create_event_batch,
+        events::get_event,
+        deliveries::list_event_deliveries,
+        deliveries::get_delivery,
+        deliveries::list_delivery_attempts,
         event_types::create_event_type,
         event_types::list_event_types,
         event_types::get_event_type,
@@ -128,6 +157,8 @@ impl Modify for BearerAuth {
     tags(
         (name = "tenants", description = "The vendor's customers"),
         (name = "endpoints", description = "Where a tenant's webhooks are sent"),
+        (name = "events", description = "Submitting events"),
+        (name = "deliveries", description = "Each event's deliveries and every attempt"),
         (name = "event-types", description = "Kinds of events, global to the deployment"),
         (name = "tokens", description = "Admin and tenant-scoped API tokens"),
         (name = "health", description = "Liveness and readiness"),

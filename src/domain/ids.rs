@@ -77,6 +77,21 @@ define_id!(
     TokenId,
     "tok"
 );
+define_id!(
+    /// An event submitted by the vendor; also the `webhook-id` subscribers dedup on.
+    EventId,
+    "evt"
+);
+define_id!(
+    /// One event on its way to one endpoint.
+    DeliveryId,
+    "dlv"
+);
+define_id!(
+    /// One HTTP try of a delivery.
+    AttemptId,
+    "att"
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,13 @@
 //! bodies are parsed into these at the HTTP edge; below that, invalid states cannot be represented.
 
 pub mod clock;
+pub mod delivery;
 pub mod endpoint;
+pub mod envelope;
+pub mod event;
 pub mod ids;
 pub mod names;
+pub mod retry;
 pub mod secret;
 pub mod token;
 pub mod validation;

@@ -13,14 +13,21 @@ mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
-use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
+use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 pub use cipher::SecretCipher;
-pub use records::{Endpoint, EventType, PageRequest, Tenant, Token};
+pub use records::{
+    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, PageRequest, Tenant,
+    Token,
+};
 
 /// Failures of the storage layer, closed so the HTTP edge can map each to a status.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +99,52 @@ pub trait Store: Send + Sync {
     /// Newest first, up to `page.limit + 1` rows.
     async fn list_tokens(&self, page: &PageRequest) -> Result<Vec<Token>, StoreError>;
     async fn delete_token(&self, id: &TokenId) -> Result<bool, StoreError>;
+
+    /// Stores events of one tenant and one delivery per matching endpoint, all in one
+    /// transaction: either everything is committed or nothing is. Events whose idempotency key
+    /// was already used come back as [`Ingested::Replayed`] and create nothing. Each delivery's
+    /// first attempt is due after the first delay of its endpoint's schedule (or `default_schedule`).
+    async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError>;
+    async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// Every delivery of an event, oldest first.
+    async fn list_event_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    async fn find_delivery(&self, tenant_id: &TenantId, id: &DeliveryId) -> Result<Option<Delivery>, StoreError>;
+    /// Every attempt of a delivery, oldest first.
+    async fn list_delivery_attempts(
+        &self,
+        tenant_id: &TenantId,
+        delivery_id: &DeliveryId,
+    ) -> Result<Vec<Attempt>, StoreError>;
+
+    /// Leases up to `limit` deliveries due at `now` (including ones whose lease expired) until
+    /// `now + lease`, so no other worker takes them meanwhile.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records an attempt and moves the delivery on, in one transaction. The attempt is always
+    /// recorded; the delivery only moves if `claim_token` still holds the lease (`true` then).
+    async fn complete_attempt(
+        &self,
+        attempt: &Attempt,
+        claim_token: &str,
+        transition: DeliveryTransition,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives a leased delivery back without an attempt, due again at `due_at` (shutdown, a
+    /// disabled endpoint). Returns whether the lease was still held.
+    async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// When the earliest claimable delivery becomes due, if any.
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Signalled when new deliveries may be due (NOTIFY on PostgreSQL, in-process on SQLite), so
+    /// workers wake at once instead of polling hot.
+    fn work_signal(&self) -> Arc<Notify>;
 }
 
 /// Whether opening a store may change the schema.

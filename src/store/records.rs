@@ -1,11 +1,16 @@
 //! The records the store persists. Fields are domain types, so a record read back from either
 //! backend is as valid as one built from a request.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
+use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
-use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::event::{EventPayload, IdempotencyKey};
+use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
+use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::token::{TokenDigest, TokenScope};
 
@@ -43,6 +48,8 @@ pub struct Endpoint {
     pub channels: Option<Vec<Channel>>,
     pub headers: CustomHeaders,
     pub secret: SigningSecret,
+    /// Overrides the deployment's retry schedule for this endpoint.
+    pub retry_schedule: Option<RetrySchedule>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -72,4 +79,82 @@ impl PageRequest {
     pub fn fetch_limit(&self) -> i64 {
         self.limit as i64 + 1
     }
+}
+
+/// An event as submitted by the vendor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub tenant_id: TenantId,
+    pub id: EventId,
+    pub event_type: EventTypeName,
+    pub payload: EventPayload,
+    pub channels: Option<Vec<Channel>>,
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The result of submitting one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingested {
+    /// Stored now, with this many deliveries.
+    Created { event: Event, deliveries: usize },
+    /// The idempotency key was seen before: this is the original event; nothing new was stored.
+    Replayed(Event),
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub tenant_id: TenantId,
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub endpoint_id: EndpointId,
+    pub status: DeliveryStatus,
+    pub attempt_count: u32,
+    /// Next attempt (pending, failed) or lease expiry (delivering); `None` once final.
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A delivery leased to one worker, with everything needed to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub delivery: Delivery,
+    /// Proves the lease: the outcome is only applied while the delivery still carries it.
+    pub claim_token: String,
+    pub event: Event,
+    pub endpoint: Endpoint,
+}
+
+/// One HTTP try, as recorded (append-only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub tenant_id: TenantId,
+    pub id: AttemptId,
+    pub delivery_id: DeliveryId,
+    pub event_id: EventId,
+    pub endpoint_id: EndpointId,
+    pub attempt_number: u32,
+    pub trigger: AttemptTrigger,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub url: String,
+    /// Headers sent, with custom header values redacted (they may carry credentials).
+    pub request_headers: BTreeMap<String, String>,
+    pub response_status: Option<u16>,
+    pub response_headers: Option<BTreeMap<String, String>>,
+    /// The first 20 KiB of the response body, lossily decoded as UTF-8.
+    pub response_body: Option<String>,
+    pub error_kind: Option<ErrorKind>,
+    pub error_message: Option<String>,
+    pub succeeded: bool,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryTransition {
+    Succeeded,
+    RetryAt(DateTime<Utc>),
+    Exhausted,
 }

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
-use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::event::{EventPayload, IdempotencyKey};
+use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
+use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::token::{TokenDigest, TokenScope};
-use crate::store::records::{Endpoint, EventType, Tenant, Token};
+use crate::store::records::{Attempt, Delivery, DeliveryTransition, Endpoint, Event, EventType, Tenant, Token};
 use crate::store::{SecretCipher, StoreError};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
@@ -90,6 +93,8 @@ pub struct EndpointRow {
     pub headers: String,
     /// `nonce || ciphertext` of the signing secret.
     pub secret: Vec<u8>,
+    /// JSON array of seconds, or `None` for the deployment default.
+    pub retry_schedule: Option<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -137,6 +142,10 @@ impl EndpointRow {
             channels: json_list(&endpoint.channels),
             headers: serde_json::to_string(endpoint.headers.as_map()).unwrap_or_else(|_| "{}".into()),
             secret: cipher.seal(endpoint.secret.as_bytes()),
+            retry_schedule: endpoint
+                .retry_schedule
+                .as_ref()
+                .map(|schedule| serde_json::Value::from(schedule.seconds()).to_string()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason.clone(),
             created_at: endpoint.created_at,
@@ -157,6 +166,14 @@ impl EndpointRow {
             channels: parse_list("endpoints.channels", self.channels, Channel::parse)?,
             headers: CustomHeaders::from_trusted(headers),
             secret: SigningSecret::from_bytes(secret),
+            retry_schedule: self
+                .retry_schedule
+                .map(|raw| {
+                    let seconds: Vec<u64> =
+                        serde_json::from_str(&raw).map_err(|e| corrupt("endpoints.retry_schedule", e))?;
+                    RetrySchedule::parse(&seconds).map_err(|e| corrupt("endpoints.retry_schedule", e))
+                })
+                .transpose()?,
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             created_at: self.created_at,
@@ -202,5 +219,225 @@ impl TokenRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
+    }
+}
+
+pub struct EventRow {
+    pub tenant_id: String,
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    /// JSON array text, or `None`.
+    pub channels: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    pub fn encode(event: &Event) -> Self {
+        Self {
+            tenant_id: event.tenant_id.to_string(),
+            id: event.id.to_string(),
+            event_type: event.event_type.to_string(),
+            payload: event.payload.as_str().to_owned(),
+            channels: json_list(&event.channels),
+            idempotency_key: event.idempotency_key.as_ref().map(|key| key.as_str().to_owned()),
+            created_at: event.created_at,
+        }
+    }
+
+    pub fn decode(self) -> Result<Event, StoreError> {
+        Ok(Event {
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(|e| corrupt("events.tenant_id", e))?,
+            id: EventId::parse(&self.id).map_err(|e| corrupt("events.id", e))?,
+            event_type: EventTypeName::parse(&self.event_type).map_err(|e| corrupt("events.event_type", e))?,
+            payload: EventPayload::from_trusted(self.payload),
+            channels: parse_list("events.channels", self.channels, Channel::parse)?,
+            idempotency_key: self
+                .idempotency_key
+                .map(|key| IdempotencyKey::parse(&key).map_err(|e| corrupt("events.idempotency_key", e)))
+                .transpose()?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub struct DeliveryRow {
+    pub tenant_id: String,
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub status: String,
+    pub attempt_count: i32,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DeliveryRow {
+    pub fn decode(self) -> Result<Delivery, StoreError> {
+        Ok(Delivery {
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(|e| corrupt("deliveries.tenant_id", e))?,
+            id: DeliveryId::parse(&self.id).map_err(|e| corrupt("deliveries.id", e))?,
+            event_id: EventId::parse(&self.event_id).map_err(|e| corrupt("deliveries.event_id", e))?,
+            endpoint_id: EndpointId::parse(&self.endpoint_id).map_err(|e| corrupt("deliveries.endpoint_id", e))?,
+            status: self.status.parse::<DeliveryStatus>().map_err(|e| corrupt("deliveries.status", e))?,
+            attempt_count: u32::try_from(self.attempt_count).map_err(|e| corrupt("deliveries.attempt_count", e))?,
+            due_at: self.due_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The status and due time a transition writes.
+pub fn transition_columns(transition: DeliveryTransition) -> (&'static str, Option<DateTime<Utc>>) {
+    match transition {
+        DeliveryTransition::Succeeded => (DeliveryStatus::Succeeded.as_str(), None),
+        DeliveryTransition::RetryAt(at) => (DeliveryStatus::Failed.as_str(), Some(at)),
+        DeliveryTransition::Exhausted => (DeliveryStatus::Exhausted.as_str(), None),
+    }
+}
+
+pub struct AttemptRow {
+    pub tenant_id: String,
+    pub id: String,
+    pub delivery_id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub attempt_number: i32,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub url: String,
+    /// JSON object text.
+    pub request_headers: String,
+    pub response_status: Option<i32>,
+    /// JSON object text.
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    pub succeeded: bool,
+}
+
+fn json_map(map: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".into())
+}
+
+impl AttemptRow {
+    pub fn encode(attempt: &Attempt) -> Self {
+        Self {
+            tenant_id: attempt.tenant_id.to_string(),
+            id: attempt.id.to_string(),
+            delivery_id: attempt.delivery_id.to_string(),
+            event_id: attempt.event_id.to_string(),
+            endpoint_id: attempt.endpoint_id.to_string(),
+            attempt_number: attempt.attempt_number as i32,
+            trigger: attempt.trigger.as_str().to_owned(),
+            started_at: attempt.started_at,
+            duration_ms: attempt.duration_ms,
+            url: attempt.url.clone(),
+            request_headers: json_map(&attempt.request_headers),
+            response_status: attempt.response_status.map(i32::from),
+            response_headers: attempt.response_headers.as_ref().map(json_map),
+            response_body: attempt.response_body.clone(),
+            error_kind: attempt.error_kind.map(|kind| kind.as_str().to_owned()),
+            error_message: attempt.error_message.clone(),
+            succeeded: attempt.succeeded,
+        }
+    }
+
+    pub fn decode(self) -> Result<Attempt, StoreError> {
+        let map = |column: &str, raw: &str| -> Result<BTreeMap<String, String>, StoreError> {
+            serde_json::from_str(raw).map_err(|e| corrupt(column, e))
+        };
+        Ok(Attempt {
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(|e| corrupt("attempts.tenant_id", e))?,
+            id: AttemptId::parse(&self.id).map_err(|e| corrupt("attempts.id", e))?,
+            delivery_id: DeliveryId::parse(&self.delivery_id).map_err(|e| corrupt("attempts.delivery_id", e))?,
+            event_id: EventId::parse(&self.event_id).map_err(|e| corrupt("attempts.event_id", e))?,
+            endpoint_id: EndpointId::parse(&self.endpoint_id).map_err(|e| corrupt("attempts.endpoint_id", e))?,
+            attempt_number: u32::try_from(self.attempt_number).map_err(|e| corrupt("attempts.attempt_number", e))?,
+            trigger: self.trigger.parse::<AttemptTrigger>().map_err(|e| corrupt("attempts.trigger", e))?,
+            started_at: self.started_at,
+            duration_ms: self.duration_ms,
+            url: self.url,
+            request_headers: map("attempts.request_headers", &self.request_headers)?,
+            response_status: self
+                .response_status
+                .map(|status| u16::try_from(status).map_err(|e| corrupt("attempts.response_status", e)))
+                .transpose()?,
+            response_headers: self.response_headers.map(|raw| map("attempts.response_headers", &raw)).transpose()?,
+            response_body: self.response_body,
+            error_kind: self
+                .error_kind
+                .map(|kind| kind.parse::<ErrorKind>().map_err(|e| corrupt("attempts.error_kind", e)))
+                .transpose()?,
+            error_message: self.error_message,
+            succeeded: self.succeeded,
+        })
+    }
+}
+
+/// What fan-out needs to know of an endpoint.
+pub struct FanoutTarget {
+    pub endpoint_id: String,
+    pub enabled: bool,
+    pub event_types: Option<Vec<EventTypeName>>,
+    pub channels: Option<Vec<Channel>>,
+    /// Delay before the first attempt, from the endpoint's schedule or the default.
+    pub first_delay: chrono::Duration,
+}
+
+impl FanoutTarget {
+    pub fn decode(
+        endpoint_id: String,
+        enabled: bool,
+        event_types: Option<String>,
+        channels: Option<String>,
+        retry_schedule: Option<String>,
+        default_schedule: &RetrySchedule,
+    ) -> Result<Self, StoreError> {
+        let first_delay_seconds = match retry_schedule {
+            Some(raw) => {
+                let seconds: Vec<u64> =
+                    serde_json::from_str(&raw).map_err(|e| corrupt("endpoints.retry_schedule", e))?;
+                seconds.first().copied().unwrap_or(0)
+            }
+            None => default_schedule.seconds().first().copied().unwrap_or(0),
+        };
+        Ok(Self {
+            endpoint_id,
+            enabled,
+            event_types: parse_list("endpoints.event_types", event_types, EventTypeName::parse)?,
+            channels: parse_list("endpoints.channels", channels, Channel::parse)?,
+            first_delay: chrono::Duration::seconds(first_delay_seconds as i64),
+        })
+    }
+
+    /// Whether `event` goes to this endpoint.
+    pub fn wants(&self, event: &Event) -> bool {
+        let subscription = crate::domain::event::Subscription {
+            enabled: self.enabled,
+            event_types: self.event_types.as_deref(),
+            channels: self.channels.as_deref(),
+        };
+        crate::domain::event::fans_out_to(&subscription, &event.event_type, event.channels.as_deref())
+    }
+
+    /// The pending delivery of `event` to this endpoint.
+    pub fn delivery_for(&self, event: &Event) -> DeliveryRow {
+        DeliveryRow {
+            tenant_id: event.tenant_id.to_string(),
+            id: DeliveryId::generate().to_string(),
+            event_id: event.id.to_string(),
+            endpoint_id: self.endpoint_id.clone(),
+            status: DeliveryStatus::Pending.as_str().to_owned(),
+            attempt_count: 0,
+            due_at: Some(event.created_at + self.first_delay),
+            created_at: event.created_at,
+            updated_at: event.created_at,
+        }
     }
 }

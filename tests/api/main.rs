@@ -6,8 +6,10 @@
 mod common;
 
 mod auth;
+mod delivery;
 mod endpoints;
 mod event_types;
+mod events;
 mod health;
 mod openapi;
 mod storage;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use outhook::domain::clock::SystemClock;
-use outhook::startup::{Application, StartupError, ensure_admin_token, open_store};
+use outhook::startup::{Application, Role, StartupError, ensure_admin_token, open_store};
 use outhook::store::{MigrationMode, StoreError};
 use serde_json::json;
 
@@ -60,7 +60,7 @@ async fn a_database_with_a_newer_schema_is_refused(app: TestApp) {
         "INSERT INTO outhook_schema_migrations (version, name, applied_at) VALUES (9999, 'from_the_future', {applied_at})"
     ))
     .await;
-    let error = Application::build(app.settings.clone()).await.err().expect("start-up is refused");
+    let error = Application::build(app.settings.clone(), Role::All).await.err().expect("start-up is refused");
     assert!(matches!(error, StartupError::Store(StoreError::SchemaTooNew { database: 9999, .. })), "{error}");
     assert!(error.to_string().contains("newer than this binary"), "{error}");
     expect_problem(app.get("/ready").await, 503).await;

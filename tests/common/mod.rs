@@ -4,13 +4,14 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod receiver;
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use outhook::config::Settings;
 use outhook::domain::clock::ManualClock;
-use outhook::startup::Application;
+use outhook::startup::{Application, Role};
 use outhook::store::SecretCipher;
 use reqwest::{Method, Response};
 use secrecy::SecretString;
@@ -66,6 +67,12 @@ pub async fn test_settings(backend: Backend, data_dir: &std::path::Path) -> Opti
     settings.server.workers = 1;
     settings.database.pool_size = 4;
     settings.security.encryption_key = SecretString::from(SecretCipher::generate_key());
+    // Tests deliver to the loopback receiver, which the SSRF guard must let through.
+    settings.delivery.allowed_networks = vec!["127.0.0.0/8".into()];
+    settings.delivery.poll_interval_ms = 20;
+    settings.delivery.request_timeout_ms = 2_000;
+    settings.delivery.lease_ms = 10_000;
+    settings.delivery.shutdown_grace_ms = 1_000;
     if backend == Backend::Postgres {
         match postgres::fresh_database().await {
             Ok(url) => settings.database.url = SecretString::from(url),
@@ -91,13 +98,14 @@ impl TestApp {
     /// Boots a server with explicit settings (used to restart on the same database).
     pub async fn spawn_with(backend: Backend, settings: Settings, data_dir: Arc<tempfile::TempDir>) -> Self {
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let mut application =
-            Application::build_with_clock(settings.clone(), clock.clone()).await.expect("the application builds");
+        let mut application = Application::build_with_clock(settings.clone(), Role::All, clock.clone())
+            .await
+            .expect("the application builds");
         let admin_token = match application.take_initial_admin_token() {
             Some(token) => token.expose().to_owned(),
             None => String::new(),
         };
-        let address = format!("http://127.0.0.1:{}", application.port());
+        let address = format!("http://127.0.0.1:{}", application.port().expect("the API runs"));
         tokio::spawn(application.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Self { backend, address, admin_token, clock, settings, client, data_dir }
@@ -163,6 +171,52 @@ impl TestApp {
         let response = self.post("/v1/tokens", &json!({ "name": "tenant", "tenant": tenant })).await;
         let created = expect_status(response, 201).await;
         created["token_value"].as_str().expect("token value").to_owned()
+    }
+}
+
+impl TestApp {
+    /// The injected clock's time.
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use outhook::domain::clock::Clock;
+        self.clock.now()
+    }
+
+    /// Sets up tenant `acme`, event type `invoice.paid` and one endpoint at `url`; returns the endpoint.
+    pub async fn acme_with_endpoint(&self, url: &str) -> Value {
+        self.create_tenant("acme").await;
+        self.create_event_type("invoice.paid").await;
+        self.create_endpoint("acme", &json!({ "url": url })).await
+    }
+
+    /// Submits an event of `invoice.paid` to `acme` and returns the accepted event.
+    pub async fn post_event(&self, payload: Value) -> Value {
+        let body = json!({ "event_type": "invoice.paid", "payload": payload });
+        expect_status(self.post("/v1/tenants/acme/events", &body).await, 202).await
+    }
+
+    pub async fn event_deliveries(&self, event_id: &str) -> Vec<Value> {
+        let list = expect_status(self.get(&format!("/v1/tenants/acme/events/{event_id}/deliveries")).await, 200).await;
+        list["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn delivery_attempts(&self, delivery_id: &str) -> Vec<Value> {
+        let list =
+            expect_status(self.get(&format!("/v1/tenants/acme/deliveries/{delivery_id}/attempts")).await, 200).await;
+        list["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Polls the delivery until `accept` holds (at most 10 s), returning it.
+    pub async fn wait_for_delivery(&self, delivery_id: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let delivery =
+                expect_status(self.get(&format!("/v1/tenants/acme/deliveries/{delivery_id}")).await, 200).await;
+            if accept(&delivery) {
+                return delivery;
+            }
+            assert!(std::time::Instant::now() < deadline, "delivery never reached the expected state: {delivery}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

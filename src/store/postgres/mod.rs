@@ -2,20 +2,30 @@
 //! processes share one database and coordinate only through it (advisory locks for migrations,
 //! row locks and `SKIP LOCKED` for work).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio_postgres::AsyncMessage;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
+use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::store::migrations::{self, POSTGRES};
-use crate::store::rows::{EndpointRow, EventTypeRow, TenantRow, TokenRow};
-use crate::store::{Endpoint, EventType, MigrationMode, PageRequest, SecretCipher, Store, StoreError, Tenant, Token};
+use crate::store::rows::{
+    AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, FanoutTarget, TenantRow, TokenRow, transition_columns,
+};
+use crate::store::{
+    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, MigrationMode,
+    PageRequest, SecretCipher, Store, StoreError, Tenant, Token,
+};
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
 const MIGRATION_LOCK: i64 = 0x6f75_7468_6f6f_6b01;
@@ -27,6 +37,9 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 pub struct PostgresStore {
     pool: Pool,
     cipher: Arc<SecretCipher>,
+    config: tokio_postgres::Config,
+    /// Created with the LISTEN task on first use, so API-only processes hold no extra connection.
+    work_signal: OnceLock<Arc<Notify>>,
 }
 
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
@@ -59,7 +72,17 @@ fn column<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, name: &str) -
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
-     channels::text AS channels, headers::text AS headers, secret, enabled, disabled_reason, created_at, updated_at";
+     channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
+     disabled_reason, created_at, updated_at";
+const EVENT_COLUMNS: &str =
+    "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at";
+const DELIVERY_COLUMNS: &str =
+    "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
+const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
+     duration_ms, url, request_headers::text AS request_headers, response_status, \
+     response_headers::text AS response_headers, response_body, error_kind, error_message, succeeded";
+/// The channel workers LISTEN on for new work.
+const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
 
 fn tenant(row: &Row) -> Result<Tenant, StoreError> {
@@ -84,6 +107,57 @@ fn event_type(row: &Row) -> Result<EventType, StoreError> {
     .decode()
 }
 
+fn event(row: &Row) -> Result<Event, StoreError> {
+    EventRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        event_type: column(row, "event_type")?,
+        payload: column(row, "payload")?,
+        channels: column(row, "channels")?,
+        idempotency_key: column(row, "idempotency_key")?,
+        created_at: column(row, "created_at")?,
+    }
+    .decode()
+}
+
+fn delivery(row: &Row) -> Result<Delivery, StoreError> {
+    DeliveryRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        event_id: column(row, "event_id")?,
+        endpoint_id: column(row, "endpoint_id")?,
+        status: column(row, "status")?,
+        attempt_count: column(row, "attempt_count")?,
+        due_at: column(row, "due_at")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn attempt(row: &Row) -> Result<Attempt, StoreError> {
+    AttemptRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        delivery_id: column(row, "delivery_id")?,
+        event_id: column(row, "event_id")?,
+        endpoint_id: column(row, "endpoint_id")?,
+        attempt_number: column(row, "attempt_number")?,
+        trigger: column(row, "trigger")?,
+        started_at: column(row, "started_at")?,
+        duration_ms: column(row, "duration_ms")?,
+        url: column(row, "url")?,
+        request_headers: column(row, "request_headers")?,
+        response_status: column(row, "response_status")?,
+        response_headers: column(row, "response_headers")?,
+        response_body: column(row, "response_body")?,
+        error_kind: column(row, "error_kind")?,
+        error_message: column(row, "error_message")?,
+        succeeded: column(row, "succeeded")?,
+    }
+    .decode()
+}
+
 fn token(row: &Row) -> Result<Token, StoreError> {
     TokenRow {
         id: column(row, "id")?,
@@ -101,6 +175,7 @@ impl PostgresStore {
     pub async fn connect(url: &str, pool_size: usize, cipher: Arc<SecretCipher>) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
+        let config_copy = config.clone();
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
@@ -110,7 +185,7 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         drop(pool.get().await.map_err(pool_error)?);
-        Ok(Self { pool, cipher })
+        Ok(Self { pool, cipher, config: config_copy, work_signal: OnceLock::new() })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -165,6 +240,7 @@ impl PostgresStore {
             channels: column(row, "channels")?,
             headers: column(row, "headers")?,
             secret: column(row, "secret")?,
+            retry_schedule: column(row, "retry_schedule")?,
             enabled: column(row, "enabled")?,
             disabled_reason: column(row, "disabled_reason")?,
             created_at: column(row, "created_at")?,
@@ -190,6 +266,77 @@ impl PostgresStore {
     ) -> Result<bool, StoreError> {
         let deleted = self.client().await?.execute(sql, params).await.map_err(pg_error)?;
         Ok(deleted > 0)
+    }
+
+    /// Keeps a dedicated connection LISTENing for new work and turns each notification into a
+    /// wake-up. Reconnects after failures; workers also poll, so a gap only adds latency.
+    fn spawn_listener(config: tokio_postgres::Config, signal: Arc<Notify>) {
+        tokio::spawn(async move {
+            loop {
+                match config.connect(NoTls).await {
+                    Ok((client, mut connection)) => {
+                        let mut messages =
+                            std::pin::pin!(futures_util::stream::poll_fn(move |cx| connection.poll_message(cx)));
+                        let listen_sql = format!("LISTEN {WORK_CHANNEL}");
+                        let listen = client.batch_execute(&listen_sql);
+                        let mut listen = std::pin::pin!(futures_util::FutureExt::fuse(listen));
+                        loop {
+                            tokio::select! {
+                                result = &mut listen => {
+                                    if let Err(error) = result {
+                                        tracing::warn!(%error, "LISTEN failed");
+                                        break;
+                                    }
+                                }
+                                message = messages.next() => match message {
+                                    Some(Ok(AsyncMessage::Notification(_))) => signal.notify_one(),
+                                    Some(Ok(_)) => {}
+                                    Some(Err(error)) => {
+                                        tracing::warn!(%error, "the LISTEN connection failed");
+                                        break;
+                                    }
+                                    None => break,
+                                },
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot open the LISTEN connection"),
+                }
+                // Wake workers so nothing notified during the gap waits for the next poll.
+                signal.notify_one();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn claimed_details(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        claimed: Vec<(Delivery, String)>,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let mut details = Vec::with_capacity(claimed.len());
+        let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND id = $2");
+        let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = $1 AND id = $2");
+        let event_statement = client.prepare_cached(&event_sql).await.map_err(pg_error)?;
+        let endpoint_statement = client.prepare_cached(&endpoint_sql).await.map_err(pg_error)?;
+        for (claimed_delivery, claim_token) in claimed {
+            let tenant = claimed_delivery.tenant_id.as_str();
+            let event_row = client
+                .query_one(&event_statement, &[&tenant, &claimed_delivery.event_id.as_str()])
+                .await
+                .map_err(pg_error)?;
+            let endpoint_row = client
+                .query_one(&endpoint_statement, &[&tenant, &claimed_delivery.endpoint_id.as_str()])
+                .await
+                .map_err(pg_error)?;
+            details.push(ClaimedDelivery {
+                event: event(&event_row)?,
+                endpoint: self.endpoint(&endpoint_row)?,
+                delivery: claimed_delivery,
+                claim_token,
+            });
+        }
+        Ok(details)
     }
 
     async fn insert_token_with(
@@ -321,8 +468,9 @@ impl Store for PostgresStore {
             .await?
             .execute(
                 "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
-                                        enabled, disabled_reason, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12)",
+                                        enabled, disabled_reason, created_at, updated_at, retry_schedule)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12,
+                         $13::text::jsonb)",
                 &[
                     &row.tenant_id,
                     &row.id,
@@ -336,6 +484,7 @@ impl Store for PostgresStore {
                     &row.disabled_reason,
                     &row.created_at,
                     &row.updated_at,
+                    &row.retry_schedule,
                 ],
             )
             .await
@@ -353,7 +502,8 @@ impl Store for PostgresStore {
         let row = EndpointRow::encode(endpoint, &self.cipher);
         self.execute_one(
             "UPDATE endpoints SET url = $3, description = $4, event_types = $5::text::jsonb, channels = $6::text::jsonb,
-                    headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11
+                    headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11,
+                    retry_schedule = $12::text::jsonb
              WHERE tenant_id = $1 AND id = $2",
             &[
                 &row.tenant_id,
@@ -367,6 +517,7 @@ impl Store for PostgresStore {
                 &row.enabled,
                 &row.disabled_reason,
                 &row.updated_at,
+                &row.retry_schedule,
             ],
         )
         .await
@@ -431,5 +582,254 @@ impl Store for PostgresStore {
 
     async fn delete_token(&self, id: &TokenId) -> Result<bool, StoreError> {
         self.execute_deleted("DELETE FROM api_tokens WHERE id = $1", &[&id.as_str()]).await
+    }
+
+    async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
+        let Some(first) = events.first() else { return Ok(Vec::new()) };
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let targets = transaction
+            .query(
+                "SELECT id, enabled, event_types::text AS event_types, channels::text AS channels,
+                        retry_schedule::text AS retry_schedule
+                 FROM endpoints WHERE tenant_id = $1 AND enabled",
+                &[&first.tenant_id.as_str()],
+            )
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| {
+                FanoutTarget::decode(
+                    column(row, "id")?,
+                    column(row, "enabled")?,
+                    column(row, "event_types")?,
+                    column(row, "channels")?,
+                    column(row, "retry_schedule")?,
+                    default_schedule,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let insert_event = transaction
+            .prepare_cached(
+                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(pg_error)?;
+        let insert_delivery = transaction
+            .prepare_cached(
+                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at,
+                                         created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await
+            .map_err(pg_error)?;
+        let mut results = Vec::with_capacity(events.len());
+        let mut any_delivery = false;
+        for submitted in events {
+            let row = EventRow::encode(submitted);
+            let inserted = transaction
+                .execute(
+                    &insert_event,
+                    &[
+                        &row.tenant_id,
+                        &row.id,
+                        &row.event_type,
+                        &row.payload,
+                        &row.channels,
+                        &row.idempotency_key,
+                        &row.created_at,
+                    ],
+                )
+                .await
+                .map_err(pg_error)?;
+            if inserted == 0 {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND idempotency_key = $2");
+                let original =
+                    transaction.query_one(&sql, &[&row.tenant_id, &row.idempotency_key]).await.map_err(pg_error)?;
+                results.push(Ingested::Replayed(event(&original)?));
+                continue;
+            }
+            let mut deliveries = 0;
+            for target in targets.iter().filter(|target| target.wants(submitted)) {
+                let delivery = target.delivery_for(submitted);
+                transaction
+                    .execute(
+                        &insert_delivery,
+                        &[
+                            &delivery.tenant_id,
+                            &delivery.id,
+                            &delivery.event_id,
+                            &delivery.endpoint_id,
+                            &delivery.status,
+                            &delivery.attempt_count,
+                            &delivery.due_at,
+                            &delivery.created_at,
+                            &delivery.updated_at,
+                        ],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                deliveries += 1;
+            }
+            any_delivery |= deliveries > 0;
+            results.push(Ingested::Created { event: submitted.clone(), deliveries });
+        }
+        if any_delivery {
+            // Delivered to listeners only when the transaction commits.
+            transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+        }
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(results)
+    }
+
+    async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND id = $2");
+        let row = self.client().await?.query_opt(&sql, &[&tenant_id.as_str(), &id.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(event).transpose()
+    }
+
+    async fn list_event_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 ORDER BY id");
+        let rows =
+            self.client().await?.query(&sql, &[&tenant_id.as_str(), &event_id.as_str()]).await.map_err(pg_error)?;
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn find_delivery(&self, tenant_id: &TenantId, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2");
+        let row = self.client().await?.query_opt(&sql, &[&tenant_id.as_str(), &id.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(delivery).transpose()
+    }
+
+    async fn list_delivery_attempts(
+        &self,
+        tenant_id: &TenantId,
+        delivery_id: &DeliveryId,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY id");
+        let rows =
+            self.client().await?.query(&sql, &[&tenant_id.as_str(), &delivery_id.as_str()]).await.map_err(pg_error)?;
+        rows.iter().map(attempt).collect()
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let claim_token = ulid::Ulid::new().to_string();
+        let client = self.client().await?;
+        let sql = format!(
+            "WITH due AS (
+                SELECT tenant_id, id FROM deliveries
+                WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= $1
+                ORDER BY due_at LIMIT $2
+                FOR UPDATE SKIP LOCKED)
+             UPDATE deliveries d SET status = 'delivering', due_at = $3, claim_token = $4, updated_at = $1
+             FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
+             RETURNING {}",
+            DELIVERY_COLUMNS.split(", ").map(|name| format!("d.{name}")).collect::<Vec<_>>().join(", ")
+        );
+        let rows = client.query(&sql, &[&now, &(limit as i64), &lease_until, &claim_token]).await.map_err(pg_error)?;
+        let claimed =
+            rows.iter().map(|row| Ok((delivery(row)?, claim_token.clone()))).collect::<Result<Vec<_>, StoreError>>()?;
+        self.claimed_details(&client, claimed).await
+    }
+
+    async fn complete_attempt(
+        &self,
+        attempt: &Attempt,
+        claim_token: &str,
+        transition: DeliveryTransition,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let row = AttemptRow::encode(attempt);
+        let (status, due_at) = transition_columns(transition);
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        transaction
+            .execute(
+                "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
+                                       started_at, duration_ms, url, request_headers, response_status, response_headers,
+                                       response_body, error_kind, error_message, succeeded)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13::text::jsonb, $14, $15,
+                         $16, $17)",
+                &[
+                    &row.tenant_id,
+                    &row.id,
+                    &row.delivery_id,
+                    &row.event_id,
+                    &row.endpoint_id,
+                    &row.attempt_number,
+                    &row.trigger,
+                    &row.started_at,
+                    &row.duration_ms,
+                    &row.url,
+                    &row.request_headers,
+                    &row.response_status,
+                    &row.response_headers,
+                    &row.response_body,
+                    &row.error_kind,
+                    &row.error_message,
+                    &row.succeeded,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        let moved = transaction
+            .execute(
+                "UPDATE deliveries SET status = $4, attempt_count = $5, due_at = $6, claim_token = NULL, updated_at = $7
+                 WHERE tenant_id = $1 AND id = $2 AND claim_token = $3",
+                &[&row.tenant_id, &row.delivery_id, &claim_token, &status, &row.attempt_number, &due_at, &now],
+            )
+            .await
+            .map_err(pg_error)?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(moved > 0)
+    }
+
+    async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let released = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+                        due_at = $4, claim_token = NULL
+                 WHERE tenant_id = $1 AND id = $2 AND claim_token = $3",
+                &[&delivery.tenant_id.as_str(), &delivery.id.as_str(), &claim_token, &due_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        if released > 0 {
+            self.client().await?.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+        }
+        Ok(released > 0)
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT MIN(due_at) FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')", &[])
+            .await
+            .map_err(pg_error)?;
+        column(&row, "min")
+    }
+
+    fn work_signal(&self) -> Arc<Notify> {
+        Arc::clone(self.work_signal.get_or_init(|| {
+            let signal = Arc::new(Notify::new());
+            Self::spawn_listener(self.config.clone(), Arc::clone(&signal));
+            signal
+        }))
     }
 }

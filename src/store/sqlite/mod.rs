@@ -4,21 +4,31 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use tokio::sync::Notify;
 
-use crate::domain::ids::{EndpointId, TenantId, TokenId};
+use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
+use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::store::migrations::{self, SQLITE};
-use crate::store::rows::{EndpointRow, EventTypeRow, TenantRow, TokenRow};
-use crate::store::{Endpoint, EventType, MigrationMode, PageRequest, SecretCipher, Store, StoreError, Tenant, Token};
+use crate::store::rows::{
+    AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, FanoutTarget, TenantRow, TokenRow, transition_columns,
+};
+use crate::store::{
+    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, MigrationMode,
+    PageRequest, SecretCipher, Store, StoreError, Tenant, Token,
+};
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     cipher: Arc<SecretCipher>,
+    /// Single process: committing new work signals workers directly.
+    work_signal: Arc<Notify>,
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
@@ -96,8 +106,14 @@ fn execute_one(connection: &Connection, sql: &str, params: impl rusqlite::Params
 
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
-const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, enabled, \
-     disabled_reason, created_at, updated_at";
+const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, \
+     retry_schedule, enabled, disabled_reason, created_at, updated_at";
+const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels, idempotency_key, created_at";
+const DELIVERY_COLUMNS: &str =
+    "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
+const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
+     duration_ms, url, request_headers, response_status, response_headers, response_body, error_kind, error_message, \
+     succeeded";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
 
 fn tenant(row: &Row<'_>) -> Result<Tenant, StoreError> {
@@ -132,12 +148,64 @@ fn endpoint(row: &Row<'_>, cipher: &SecretCipher) -> Result<Endpoint, StoreError
         channels: column(row, "channels")?,
         headers: column(row, "headers")?,
         secret: column(row, "secret")?,
+        retry_schedule: column(row, "retry_schedule")?,
         enabled: column(row, "enabled")?,
         disabled_reason: column(row, "disabled_reason")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     }
     .decode(cipher)
+}
+
+fn event(row: &Row<'_>) -> Result<Event, StoreError> {
+    EventRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        event_type: column(row, "event_type")?,
+        payload: column(row, "payload")?,
+        channels: column(row, "channels")?,
+        idempotency_key: column(row, "idempotency_key")?,
+        created_at: timestamp(row, "created_at")?,
+    }
+    .decode()
+}
+
+fn delivery(row: &Row<'_>) -> Result<Delivery, StoreError> {
+    DeliveryRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        event_id: column(row, "event_id")?,
+        endpoint_id: column(row, "endpoint_id")?,
+        status: column(row, "status")?,
+        attempt_count: column(row, "attempt_count")?,
+        due_at: optional_timestamp(row, "due_at")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    }
+    .decode()
+}
+
+fn attempt(row: &Row<'_>) -> Result<Attempt, StoreError> {
+    AttemptRow {
+        tenant_id: column(row, "tenant_id")?,
+        id: column(row, "id")?,
+        delivery_id: column(row, "delivery_id")?,
+        event_id: column(row, "event_id")?,
+        endpoint_id: column(row, "endpoint_id")?,
+        attempt_number: column(row, "attempt_number")?,
+        trigger: column(row, "trigger")?,
+        started_at: timestamp(row, "started_at")?,
+        duration_ms: column(row, "duration_ms")?,
+        url: column(row, "url")?,
+        request_headers: column(row, "request_headers")?,
+        response_status: column(row, "response_status")?,
+        response_headers: column(row, "response_headers")?,
+        response_body: column(row, "response_body")?,
+        error_kind: column(row, "error_kind")?,
+        error_message: column(row, "error_message")?,
+        succeeded: column(row, "succeeded")?,
+    }
+    .decode()
 }
 
 fn token(row: &Row<'_>) -> Result<Token, StoreError> {
@@ -192,7 +260,7 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))??;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)), cipher })
+        Ok(Self { connection: Arc::new(Mutex::new(connection)), cipher, work_signal: Arc::new(Notify::new()) })
     }
 
     /// Runs blocking database work on the blocking pool with exclusive use of the connection.
@@ -372,8 +440,8 @@ impl Store for SqliteStore {
             connection
                 .execute(
                     "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
-                                            enabled, disabled_reason, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                            enabled, disabled_reason, created_at, updated_at, retry_schedule)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     params![
                         row.tenant_id,
                         row.id,
@@ -386,7 +454,8 @@ impl Store for SqliteStore {
                         row.enabled,
                         row.disabled_reason,
                         micros(&row.created_at),
-                        micros(&row.updated_at)
+                        micros(&row.updated_at),
+                        row.retry_schedule
                     ],
                 )
                 .map_err(sqlite_error)?;
@@ -410,7 +479,7 @@ impl Store for SqliteStore {
             execute_one(
                 connection,
                 "UPDATE endpoints SET url = ?3, description = ?4, event_types = ?5, channels = ?6, headers = ?7,
-                        secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11
+                        secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11, retry_schedule = ?12
                  WHERE tenant_id = ?1 AND id = ?2",
                 params![
                     row.tenant_id,
@@ -423,7 +492,8 @@ impl Store for SqliteStore {
                     row.secret,
                     row.enabled,
                     row.disabled_reason,
-                    micros(&row.updated_at)
+                    micros(&row.updated_at),
+                    row.retry_schedule
                 ],
             )
         })
@@ -503,5 +573,297 @@ impl Store for SqliteStore {
             Ok(connection.execute("DELETE FROM api_tokens WHERE id = ?1", params![id]).map_err(sqlite_error)? > 0)
         })
         .await
+    }
+
+    async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
+        let Some(first) = events.first() else { return Ok(Vec::new()) };
+        let tenant_id = first.tenant_id.to_string();
+        let events = events.to_vec();
+        let default_schedule = default_schedule.clone();
+        let (results, any_delivery) = self
+            .call(move |connection, _| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+                let targets = query_all(
+                    &transaction,
+                    "SELECT id, enabled, event_types, channels, retry_schedule FROM endpoints
+                     WHERE tenant_id = ?1 AND enabled",
+                    params![tenant_id],
+                    |row| {
+                        FanoutTarget::decode(
+                            column(row, "id")?,
+                            column(row, "enabled")?,
+                            column(row, "event_types")?,
+                            column(row, "channels")?,
+                            column(row, "retry_schedule")?,
+                            &default_schedule,
+                        )
+                    },
+                )?;
+                let mut results = Vec::with_capacity(events.len());
+                let mut any_delivery = false;
+                for submitted in &events {
+                    let row = EventRow::encode(submitted);
+                    let inserted = transaction
+                        .prepare_cached(
+                            "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                        )
+                        .and_then(|mut statement| {
+                            statement.execute(params![
+                                row.tenant_id,
+                                row.id,
+                                row.event_type,
+                                row.payload,
+                                row.channels,
+                                row.idempotency_key,
+                                micros(&row.created_at)
+                            ])
+                        })
+                        .map_err(sqlite_error)?;
+                    if inserted == 0 {
+                        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND idempotency_key = ?2");
+                        let original = query_optional(&transaction, &sql, params![row.tenant_id, row.idempotency_key], event)?
+                            .ok_or_else(|| StoreError::Internal("idempotency conflict without an original event".into()))?;
+                        results.push(Ingested::Replayed(original));
+                        continue;
+                    }
+                    let mut deliveries = 0;
+                    for target in targets.iter().filter(|target| target.wants(submitted)) {
+                        let delivery = target.delivery_for(submitted);
+                        transaction
+                            .prepare_cached(
+                                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count,
+                                                         due_at, created_at, updated_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            )
+                            .and_then(|mut statement| {
+                                statement.execute(params![
+                                    delivery.tenant_id,
+                                    delivery.id,
+                                    delivery.event_id,
+                                    delivery.endpoint_id,
+                                    delivery.status,
+                                    delivery.attempt_count,
+                                    delivery.due_at.as_ref().map(micros),
+                                    micros(&delivery.created_at),
+                                    micros(&delivery.updated_at)
+                                ])
+                            })
+                            .map_err(sqlite_error)?;
+                        deliveries += 1;
+                    }
+                    any_delivery |= deliveries > 0;
+                    results.push(Ingested::Created { event: submitted.clone(), deliveries });
+                }
+                transaction.commit().map_err(sqlite_error)?;
+                Ok((results, any_delivery))
+            })
+            .await?;
+        if any_delivery {
+            self.work_signal.notify_one();
+        }
+        Ok(results)
+    }
+
+    async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
+        self.call(move |connection, _| {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
+            query_optional(connection, &sql, params![tenant_id, id], event)
+        })
+        .await
+    }
+
+    async fn list_event_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (tenant_id, event_id) = (tenant_id.to_string(), event_id.to_string());
+        self.call(move |connection, _| {
+            let sql =
+                format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND event_id = ?2 ORDER BY id");
+            query_all(connection, &sql, params![tenant_id, event_id], delivery)
+        })
+        .await
+    }
+
+    async fn find_delivery(&self, tenant_id: &TenantId, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
+        self.call(move |connection, _| {
+            let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2");
+            query_optional(connection, &sql, params![tenant_id, id], delivery)
+        })
+        .await
+    }
+
+    async fn list_delivery_attempts(
+        &self,
+        tenant_id: &TenantId,
+        delivery_id: &DeliveryId,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        let (tenant_id, delivery_id) = (tenant_id.to_string(), delivery_id.to_string());
+        self.call(move |connection, _| {
+            let sql =
+                format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = ?1 AND delivery_id = ?2 ORDER BY id");
+            query_all(connection, &sql, params![tenant_id, delivery_id], attempt)
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let claim_token = ulid::Ulid::new().to_string();
+        self.call(move |connection, cipher| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let sql = format!(
+                "UPDATE deliveries SET status = 'delivering', due_at = ?3, claim_token = ?4, updated_at = ?1
+                 WHERE (tenant_id, id) IN (
+                     SELECT tenant_id, id FROM deliveries
+                     WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
+                     ORDER BY due_at LIMIT ?2)
+                 RETURNING {DELIVERY_COLUMNS}"
+            );
+            let claimed = query_all(
+                &transaction,
+                &sql,
+                params![micros(&now), limit as i64, micros(&lease_until), claim_token],
+                delivery,
+            )?;
+            let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
+            let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
+            let mut details = Vec::with_capacity(claimed.len());
+            for claimed_delivery in claimed {
+                let tenant = claimed_delivery.tenant_id.as_str();
+                let claimed_event = query_optional(
+                    &transaction,
+                    &event_sql,
+                    params![tenant, claimed_delivery.event_id.as_str()],
+                    event,
+                )?;
+                let claimed_endpoint = query_optional(
+                    &transaction,
+                    &endpoint_sql,
+                    params![tenant, claimed_delivery.endpoint_id.as_str()],
+                    |row| endpoint(row, cipher),
+                )?;
+                let (Some(claimed_event), Some(claimed_endpoint)) = (claimed_event, claimed_endpoint) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "delivery {} lost its event or endpoint",
+                        claimed_delivery.id
+                    )));
+                };
+                details.push(ClaimedDelivery {
+                    delivery: claimed_delivery,
+                    claim_token: claim_token.clone(),
+                    event: claimed_event,
+                    endpoint: claimed_endpoint,
+                });
+            }
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(details)
+        })
+        .await
+    }
+
+    async fn complete_attempt(
+        &self,
+        attempt: &Attempt,
+        claim_token: &str,
+        transition: DeliveryTransition,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let row = AttemptRow::encode(attempt);
+        let (status, due_at) = transition_columns(transition);
+        let claim_token = claim_token.to_owned();
+        self.call(move |connection, _| {
+            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            transaction
+                .prepare_cached(
+                    "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
+                                           started_at, duration_ms, url, request_headers, response_status,
+                                           response_headers, response_body, error_kind, error_message, succeeded)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        row.tenant_id,
+                        row.id,
+                        row.delivery_id,
+                        row.event_id,
+                        row.endpoint_id,
+                        row.attempt_number,
+                        row.trigger,
+                        micros(&row.started_at),
+                        row.duration_ms,
+                        row.url,
+                        row.request_headers,
+                        row.response_status,
+                        row.response_headers,
+                        row.response_body,
+                        row.error_kind,
+                        row.error_message,
+                        row.succeeded
+                    ])
+                })
+                .map_err(sqlite_error)?;
+            let moved = transaction
+                .execute(
+                    "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7
+                     WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
+                    params![row.tenant_id, row.delivery_id, claim_token, status, row.attempt_number, due_at.as_ref().map(micros), micros(&now)],
+                )
+                .map_err(sqlite_error)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(moved > 0)
+        })
+        .await
+    }
+
+    async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let (tenant_id, id, claim_token) =
+            (delivery.tenant_id.to_string(), delivery.id.to_string(), claim_token.to_owned());
+        let released = self
+            .call(move |connection, _| {
+                let released = connection
+                    .execute(
+                        "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+                                due_at = ?4, claim_token = NULL
+                         WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
+                        params![tenant_id, id, claim_token, micros(&due_at)],
+                    )
+                    .map_err(sqlite_error)?;
+                Ok(released > 0)
+            })
+            .await?;
+        if released {
+            self.work_signal.notify_one();
+        }
+        Ok(released)
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call(|connection, _| {
+            let next: Option<i64> = connection
+                .query_row(
+                    "SELECT MIN(due_at) FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(sqlite_error)?;
+            next.map(from_micros).transpose()
+        })
+        .await
+    }
+
+    fn work_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.work_signal)
     }
 }

@@ -1,0 +1,196 @@
+//! The worker loop: claim due deliveries in batches under a lease, send each one (bounded
+//! concurrency), record the attempt and move the delivery on. It never holds a database
+//! connection across an HTTP request. A crashed worker loses nothing: its leases expire and any
+//! worker claims those deliveries again (at-least-once; subscribers dedup on `webhook-id`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::delivery::sender::{Response, Sender};
+use crate::delivery::signer;
+use crate::domain::clock::Clock;
+use crate::domain::delivery::AttemptTrigger;
+use crate::domain::envelope;
+use crate::domain::ids::AttemptId;
+use crate::domain::retry::{self, NextStep, RetrySchedule};
+use crate::store::{Attempt, ClaimedDelivery, DeliveryTransition, Store};
+
+/// How long a delivery to a disabled endpoint waits before it is looked at again. It spends no
+/// attempt meanwhile, so re-enabling the endpoint delivers the backlog.
+const DISABLED_ENDPOINT_RECHECK: chrono::Duration = chrono::Duration::seconds(60);
+
+/// What a worker needs besides the store.
+pub struct WorkerOptions {
+    pub concurrency: usize,
+    pub batch_size: usize,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub default_schedule: RetrySchedule,
+    pub retry_after_cap: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// One worker process's delivery loop.
+pub struct Worker {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    clock: Arc<dyn Clock>,
+    options: WorkerOptions,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, sender: Sender, clock: Arc<dyn Clock>, options: WorkerOptions) -> Self {
+        Self { store, sender, clock, options }
+    }
+
+    /// Runs until `shutdown` turns true, then stops claiming and waits (up to the grace period)
+    /// for requests in flight; anything still unfinished is retried after its lease expires.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(worker.options.concurrency.max(1)));
+        let signal = worker.store.work_signal();
+        let mut in_flight = JoinSet::new();
+        while !*shutdown.borrow() {
+            while in_flight.try_join_next().is_some() {}
+            let available = permits.available_permits();
+            if available == 0 {
+                tokio::select! {
+                    _ = in_flight.join_next() => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let now = worker.clock.now();
+            match worker.store.claim_due(now, available.min(worker.options.batch_size), worker.options.lease).await {
+                Ok(batch) if !batch.is_empty() => {
+                    for claimed in batch {
+                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
+                        let worker = Arc::clone(&worker);
+                        in_flight.spawn(async move {
+                            worker.deliver(claimed).await;
+                            drop(permit);
+                        });
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "claiming deliveries failed"),
+            }
+            let idle = worker.idle_wait().await;
+            tokio::select! {
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+                Some(_) = in_flight.join_next() => {}
+            }
+        }
+        let drained = tokio::time::timeout(worker.options.shutdown_grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("shutdown grace elapsed; unfinished deliveries will be retried after their lease");
+        }
+    }
+
+    /// Sleeps until the next delivery is due, but never longer than the poll interval.
+    async fn idle_wait(&self) -> Duration {
+        let poll = self.options.poll_interval;
+        match self.store.next_due_at().await {
+            Ok(Some(due_at)) => (due_at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+            Ok(None) => poll,
+            Err(_) => poll,
+        }
+    }
+
+    /// Sends one claimed delivery and records the outcome.
+    async fn deliver(&self, claimed: ClaimedDelivery) {
+        let ClaimedDelivery { delivery, claim_token, event, endpoint } = claimed;
+        if !endpoint.enabled {
+            let due_at = self.clock.now() + DISABLED_ENDPOINT_RECHECK;
+            if let Err(error) = self.store.release(&delivery, &claim_token, due_at).await {
+                tracing::warn!(%error, delivery = %delivery.id, "releasing a delivery of a disabled endpoint failed");
+            }
+            return;
+        }
+        let body = envelope::render(&event.id, &event.event_type, event.created_at, &event.payload);
+        let started_at = self.clock.now();
+        let signature =
+            signer::signature_headers(&[&endpoint.secret], event.id.as_str(), started_at.timestamp(), &body);
+        let mut headers = vec![
+            ("webhook-id".to_owned(), signature.webhook_id),
+            ("webhook-timestamp".to_owned(), signature.webhook_timestamp),
+            ("webhook-signature".to_owned(), signature.webhook_signature),
+        ];
+        let mut recorded_headers: BTreeMap<String, String> = headers.iter().cloned().collect();
+        recorded_headers.insert("content-type".into(), "application/json".into());
+        recorded_headers.insert("user-agent".into(), concat!("Outhook/", env!("CARGO_PKG_VERSION")).into());
+        for (name, value) in endpoint.headers.as_map() {
+            headers.push((name.clone(), value.clone()));
+            // Custom headers often carry the subscriber's credentials: never log their values.
+            recorded_headers.insert(name.clone(), "[redacted]".into());
+        }
+        let response = self.sender.post(endpoint.url.as_url(), &headers, body).await;
+        let finished_at = self.clock.now();
+        let attempt_number = delivery.attempt_count + 1;
+        let transition = self.transition(&response, endpoint.retry_schedule.as_ref(), attempt_number, finished_at);
+        let attempt = Attempt {
+            tenant_id: delivery.tenant_id.clone(),
+            id: AttemptId::generate(),
+            delivery_id: delivery.id.clone(),
+            event_id: delivery.event_id.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            attempt_number,
+            trigger: AttemptTrigger::Scheduled,
+            started_at,
+            duration_ms: response.duration.as_millis().min(i64::MAX as u128) as i64,
+            url: endpoint.url.as_str().to_owned(),
+            request_headers: recorded_headers,
+            succeeded: response.succeeded(),
+            response_status: response.status,
+            response_headers: response.headers,
+            response_body: response.body,
+            error_kind: response.error.as_ref().map(|(kind, _)| *kind),
+            error_message: response.error.map(|(_, message)| message),
+        };
+        match self.store.complete_attempt(&attempt, &claim_token, transition, finished_at).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(delivery = %delivery.id, "the lease expired before the attempt was recorded"),
+            Err(error) => {
+                tracing::error!(%error, delivery = %delivery.id, "recording an attempt failed; it will be retried")
+            }
+        }
+    }
+
+    fn transition(
+        &self,
+        response: &Response,
+        endpoint_schedule: Option<&RetrySchedule>,
+        attempts_made: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DeliveryTransition {
+        if response.succeeded() {
+            return DeliveryTransition::Succeeded;
+        }
+        let retry_after = match response.status {
+            Some(429 | 503) => response.header("retry-after").and_then(|value| retry::parse_retry_after(value, now)),
+            _ => None,
+        };
+        let schedule = endpoint_schedule.unwrap_or(&self.options.default_schedule);
+        match retry::next_step(
+            schedule,
+            attempts_made,
+            now,
+            retry_after,
+            self.options.retry_after_cap,
+            &mut rand::rng(),
+        ) {
+            NextStep::RetryAt(at) => DeliveryTransition::RetryAt(at),
+            NextStep::Exhausted => DeliveryTransition::Exhausted,
+        }
+    }
+}
