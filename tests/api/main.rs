@@ -12,6 +12,7 @@ mod event_types;
 mod events;
 mod health;
 mod openapi;
+mod processes;
 mod storage;
 mod tenants;
 mod tokens;
