@@ -169,8 +169,12 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        // OUTHOOK_TEST_* variables belong to the test harness, not to the server.
-        let env = Env::prefixed("OUTHOOK_").split("__").filter(|key| !key.as_str().starts_with("test_"));
+        // OUTHOOK_TEST_* variables belong to the test harness and OUTHOOK_CONFIG names the file:
+        // neither is a setting.
+        let env = Env::prefixed("OUTHOOK_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("test_") && key != "config"
+        });
         figment.merge(env).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
