@@ -23,6 +23,7 @@ conformance!(
     redirects_are_not_followed,
     timeouts_and_dropped_connections_are_recorded_with_their_kind,
     addresses_outside_the_allow_list_are_blocked,
+    only_the_first_20_kib_of_a_response_body_are_kept,
 );
 
 /// An independent Standard Webhooks verifier, written from the specification rather than with
@@ -228,4 +229,16 @@ async fn addresses_outside_the_allow_list_are_blocked(app: TestApp) {
     assert_eq!(attempts[0]["error_kind"], "blocked");
     assert!(attempts[0]["error_message"].as_str().unwrap().contains("loopback"));
     assert!(receiver.requests().is_empty());
+}
+
+async fn only_the_first_20_kib_of_a_response_body_are_kept(app: TestApp) {
+    let receiver = Receiver::start().await;
+    let big = Behaviour::RespondWith { status: 200, headers: vec![], body: "x".repeat(30 * 1024) };
+    receiver.set_behaviour("/big", big);
+    app.acme_with_endpoint(&receiver.url("/big")).await;
+    let event = app.post_event(json!({"n": 1})).await;
+    let delivery_id = app.event_deliveries(event["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
+    app.wait_for_delivery(&delivery_id, |d| d["status"] == "succeeded").await;
+    let attempts = app.delivery_attempts(&delivery_id).await;
+    assert_eq!(attempts[0]["response_body"].as_str().unwrap().len(), 20 * 1024);
 }

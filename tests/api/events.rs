@@ -127,6 +127,16 @@ async fn invalid_events_are_refused_naming_the_field(app: TestApp) {
         let problem = expect_problem(app.post("/v1/tenants/acme/events", &body).await, 422).await;
         assert_eq!(problem_fields(&problem), [field], "{body}");
     }
+    let response = app
+        .client
+        .post(format!("{}/v1/tenants/acme/events", app.address))
+        .bearer_auth(&app.admin_token)
+        .header("idempotency-key", "has space")
+        .json(&json!({"event_type": "invoice.paid", "payload": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_fields(&expect_problem(response, 422).await), ["Idempotency-Key"]);
     let too_many: Vec<Value> = (0..1001).map(|_| json!({"event_type": "invoice.paid", "payload": {}})).collect();
     let problem =
         expect_problem(app.post("/v1/tenants/acme/events/batch", &json!({"events": too_many})).await, 422).await;

@@ -197,3 +197,37 @@ async fn two_worker_processes_never_send_a_delivery_twice() {
     assert_eq!(seen.len(), EVENTS, "log: {}", std::fs::read_to_string(&log).unwrap_or_default());
     assert_eq!(total, EVENTS, "no delivery was sent twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_deliveries_before_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, port, token)) = prepare(dir.path()).await else { return };
+    let log = dir.path().join("server.log");
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/hook", Behaviour::Slow { delay: Duration::from_millis(700), status: 200 });
+    let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), token };
+
+    let mut server = serve(&config, "all", &log);
+    api.wait_until_up().await;
+    api.setup(&receiver.url("/hook")).await;
+    api.submit(5).await;
+    receiver.wait_for(Some("/hook"), 5, Duration::from_secs(10)).await;
+    let terminated = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a graceful exit: {status}");
+
+    // The five requests in flight at SIGTERM were finished and recorded: a new process finds
+    // nothing to resend, even once their leases (3 s) would have expired.
+    let _restarted = serve(&config, "all", &log);
+    api.wait_until_up().await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    assert_eq!(receiver.requests_to("/hook").len(), 5, "nothing was sent twice");
+}
