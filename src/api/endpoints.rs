@@ -19,6 +19,7 @@ use crate::domain::names::{Channel, EventTypeName, parse_description};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::validation::{FieldError, FieldErrors};
+use crate::domain::versions::ApiVersionName;
 use crate::store::{Endpoint, StoreError};
 
 /// An endpoint as the API shows it (never with its secret).
@@ -37,6 +38,8 @@ pub struct EndpointOut {
     pub headers: BTreeMap<String, String>,
     /// Delays in seconds before each attempt; `null` uses the deployment's schedule.
     pub retry_schedule: Option<Vec<u64>>,
+    /// The API version payloads are rendered in; `null` when the deployment defines no versions.
+    pub api_version: Option<String>,
     pub enabled: bool,
     /// Why the endpoint was disabled, when it was.
     pub disabled_reason: Option<String>,
@@ -59,6 +62,7 @@ impl From<Endpoint> for EndpointOut {
             channels: strings(endpoint.channels),
             headers: endpoint.headers.as_map().clone(),
             retry_schedule: endpoint.retry_schedule.map(|schedule| schedule.seconds().to_vec()),
+            api_version: endpoint.api_version.map(|version| version.to_string()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason,
             created_at: endpoint.created_at,
@@ -86,6 +90,8 @@ pub struct CreateEndpoint {
     pub secret: Option<String>,
     /// Delays in seconds before each attempt (1 to 30 entries, each at most a week); absent for the default.
     pub retry_schedule: Option<Vec<u64>>,
+    /// The API version to render payloads in; the newest when absent. Upgrading later is an update.
+    pub api_version: Option<String>,
     /// Defaults to true.
     pub enabled: Option<bool>,
 }
@@ -111,6 +117,8 @@ pub struct UpdateEndpoint {
     pub channels: Option<Option<Vec<String>>>,
     /// Replaces all custom headers.
     pub headers: Option<BTreeMap<String, String>>,
+    /// Pins the endpoint to another existing API version.
+    pub api_version: Option<String>,
     /// `null` returns to the deployment's schedule.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<u64>>, nullable)]
@@ -179,6 +187,23 @@ async fn check_event_types_exist(
     Ok(())
 }
 
+/// The version an endpoint is pinned to: the requested one if it exists, else the newest.
+async fn pin_version(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    requested: Option<&str>,
+) -> Result<Option<ApiVersionName>, ApiError> {
+    let versions = state.store.list_api_versions().await?;
+    let Some(requested) = requested else { return Ok(versions.last().map(|newest| newest.name.clone())) };
+    match versions.into_iter().find(|version| version.name.as_str() == requested) {
+        Some(version) => Ok(Some(version.name)),
+        None => {
+            errors.push(FieldError::new("api_version", format!("no API version named `{requested}` exists")));
+            Ok(None)
+        }
+    }
+}
+
 async fn find(state: &AppState, tenant_id: &TenantId, raw_id: &str) -> Result<Endpoint, ApiError> {
     let id = EndpointId::parse(raw_id).map_err(|_| ApiError::NotFound("endpoint"))?;
     state.store.find_endpoint(tenant_id, &id).await?.ok_or(ApiError::NotFound("endpoint"))
@@ -227,6 +252,7 @@ pub async fn create_endpoint(
         None => Some(None),
         Some(seconds) => errors.check("retry_schedule", RetrySchedule::parse(seconds)).map(Some),
     };
+    let api_version = pin_version(&state, &mut errors, body.api_version.as_deref()).await?;
     let event_types = event_types.map_or(Some(None), |parsed| parsed.map(Some));
     let channels = channels.map_or(Some(None), |parsed| parsed.map(Some));
     if let Some(event_types) = &event_types {
@@ -256,6 +282,7 @@ pub async fn create_endpoint(
         headers,
         secret,
         retry_schedule,
+        api_version,
         enabled: body.enabled.unwrap_or(true),
         disabled_reason: None,
         created_at: now,
@@ -368,6 +395,9 @@ pub async fn update_endpoint(
     }
     if let Some(headers) = body.headers.as_ref().and_then(|raw| parse_headers(&mut errors, raw)) {
         endpoint.headers = headers;
+    }
+    if body.api_version.is_some() {
+        endpoint.api_version = pin_version(&state, &mut errors, body.api_version.as_deref()).await?;
     }
     match &body.retry_schedule {
         None => {}

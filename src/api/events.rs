@@ -2,6 +2,7 @@
 //! transaction and acknowledged (202) only after commit. Idempotency keys make retries safe.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use crate::domain::event::{EventPayload, IdempotencyKey};
 use crate::domain::ids::{EventId, TenantId};
 use crate::domain::names::{Channel, EventTypeName};
 use crate::domain::validation::{FieldError, FieldErrors};
+use crate::domain::versions::{ApiVersionName, PayloadSchema};
 use crate::store::{Event, Ingested};
 
 /// The most events one batch may carry.
@@ -34,6 +36,8 @@ pub struct EventOut {
     pub payload: Box<RawValue>,
     pub channels: Option<Vec<String>>,
     pub idempotency_key: Option<String>,
+    /// The API version `payload` is written in.
+    pub api_version: Option<String>,
     pub created_at: DateTime<Utc>,
     /// On ingest: `true` when the idempotency key was seen before and this is the original event.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,7 @@ impl EventOut {
             payload,
             channels: event.channels.map(|channels| channels.iter().map(|c| c.as_str().to_owned()).collect()),
             idempotency_key: event.idempotency_key.map(|key| key.as_str().to_owned()),
+            api_version: event.api_version.map(|version| version.to_string()),
             created_at: event.created_at,
             replayed,
         }
@@ -63,9 +68,15 @@ impl EventOut {
 pub struct CreateEvent {
     /// An existing, non-archived event type.
     pub event_type: String,
-    /// A JSON object, at most `ingest.max_payload_bytes` (default 256 KiB).
-    #[schema(value_type = Object)]
-    pub payload: Box<RawValue>,
+    /// A JSON object in `api_version`, at most `ingest.max_payload_bytes` (default 256 KiB).
+    /// Required unless `payloads` holds that version.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Box<RawValue>>,
+    /// The API version `payload` is written in; the newest when absent.
+    pub api_version: Option<String>,
+    /// Explicit payloads for other versions, by version name; they win over downgrade transforms.
+    #[schema(value_type = Option<BTreeMap<String, Object>>)]
+    pub payloads: Option<BTreeMap<String, Box<RawValue>>>,
     /// Only endpoints subscribed to one of these channels (or to no channel filter) receive it.
     pub channels: Option<Vec<String>>,
     /// Alternative to the `Idempotency-Key` header (required for idempotency inside a batch).
@@ -86,7 +97,63 @@ pub struct EventBatchOut {
     pub data: Vec<EventOut>,
 }
 
-/// Validates submitted events into records, with field paths under `prefix`.
+/// What validating a request's events needs to look up, fetched once per request.
+struct IngestContext {
+    /// Oldest first.
+    versions: Vec<ApiVersionName>,
+    /// Whether each event type seen exists and accepts events.
+    active_types: BTreeMap<EventTypeName, bool>,
+    /// Compiled schemas per event type and version.
+    schemas: BTreeMap<(EventTypeName, ApiVersionName), Arc<PayloadSchema>>,
+}
+
+impl IngestContext {
+    async fn load(state: &AppState) -> Result<Self, ApiError> {
+        let versions = state.store.list_api_versions().await?.into_iter().map(|version| version.name).collect();
+        Ok(Self { versions, active_types: BTreeMap::new(), schemas: BTreeMap::new() })
+    }
+
+    /// Looks the event type up (once per request), loading its per-version schemas with it.
+    async fn is_active(&mut self, state: &AppState, name: &EventTypeName) -> Result<bool, ApiError> {
+        if let Some(active) = self.active_types.get(name) {
+            return Ok(*active);
+        }
+        let active = state.store.find_event_type(name).await?.is_some_and(|found| !found.archived);
+        if active {
+            for definition in state.store.list_event_type_versions(name).await? {
+                if let Some(schema) = &definition.schema {
+                    let compiled = PayloadSchema::compile(schema)
+                        .map_err(|error| ApiError::Internal(format!("stored schema of {name}: {error}")))?;
+                    self.schemas.insert((name.clone(), definition.api_version), Arc::new(compiled));
+                }
+            }
+        }
+        self.active_types.insert(name.clone(), active);
+        Ok(active)
+    }
+
+    fn version(&self, raw: &str) -> Option<ApiVersionName> {
+        self.versions.iter().find(|version| version.as_str() == raw).cloned()
+    }
+
+    /// Records each schema violation of `payload` under `field` + its JSON pointer.
+    fn check_schema(
+        &self,
+        errors: &mut FieldErrors,
+        field: &str,
+        event_type: &EventTypeName,
+        version: &ApiVersionName,
+        payload: &EventPayload,
+    ) {
+        let Some(schema) = self.schemas.get(&(event_type.clone(), version.clone())) else { return };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(payload.as_str()) else { return };
+        for violation in schema.violations(&value) {
+            errors.push(FieldError::new(format!("{field}{}", violation.pointer), violation.message));
+        }
+    }
+}
+
+/// Validates submitted events into records, with field paths under each item's prefix.
 async fn parse_events(
     state: &AppState,
     tenant_id: &TenantId,
@@ -94,28 +161,59 @@ async fn parse_events(
     header_key: Option<&str>,
 ) -> Result<Vec<Event>, ApiError> {
     let mut errors = FieldErrors::default();
-    let mut known_types: BTreeMap<String, bool> = BTreeMap::new();
+    let mut context = IngestContext::load(state).await?;
+    let limit = state.limits.max_payload_bytes;
     let now = state.clock.now();
     let mut events = Vec::with_capacity(submitted.len());
     for (prefix, body) in submitted {
         let field = |name: &str| format!("{prefix}{name}");
-        let event_type = errors.check(&field("event_type"), EventTypeName::parse(&body.event_type));
-        if let Some(name) = &event_type {
-            let usable = match known_types.get(name.as_str()) {
-                Some(usable) => *usable,
+        let mut event_type = errors.check(&field("event_type"), EventTypeName::parse(&body.event_type));
+        if let Some(name) = &event_type
+            && !context.is_active(state, name).await?
+        {
+            errors.push(FieldError::new(field("event_type"), format!("no active event type named `{name}` exists")));
+            event_type = None;
+        }
+        let api_version = match &body.api_version {
+            None => Some(context.versions.last().cloned()),
+            Some(raw) => match context.version(raw) {
+                Some(version) => Some(Some(version)),
                 None => {
-                    let usable = state.store.find_event_type(name).await?.is_some_and(|found| !found.archived);
-                    known_types.insert(name.to_string(), usable);
-                    usable
+                    errors.push(FieldError::new(field("api_version"), format!("no API version named `{raw}` exists")));
+                    None
                 }
-            };
-            if !usable {
-                errors
-                    .push(FieldError::new(field("event_type"), format!("no active event type named `{name}` exists")));
+            },
+        };
+        let mut explicit = BTreeMap::new();
+        for (raw_version, raw_payload) in body.payloads.iter().flatten() {
+            let path = format!("{}.{raw_version}", field("payloads"));
+            match context.version(raw_version) {
+                None => errors.push(FieldError::new(path, format!("no API version named `{raw_version}` exists"))),
+                Some(version) => {
+                    if let Some(payload) = errors.check(&path, EventPayload::parse(raw_payload, limit)) {
+                        explicit.insert(version, payload);
+                    }
+                }
             }
         }
-        let payload =
-            errors.check(&field("payload"), EventPayload::parse(&body.payload, state.limits.max_payload_bytes));
+        let payload = match (&body.payload, api_version.as_ref().and_then(|version| version.as_ref())) {
+            (Some(raw), _) => errors.check(&field("payload"), EventPayload::parse(raw, limit)),
+            (None, Some(version)) if explicit.contains_key(version) => explicit.get(version).cloned(),
+            (None, _) => {
+                errors
+                    .push(FieldError::new(field("payload"), "is required unless `payloads` holds the event's version"));
+                None
+            }
+        };
+        if let (Some(event_type), Some(Some(version))) = (&event_type, &api_version) {
+            if let Some(payload) = &payload {
+                context.check_schema(&mut errors, &field("payload"), event_type, version, payload);
+            }
+            for (explicit_version, explicit_payload) in &explicit {
+                let path = format!("{}.{explicit_version}", field("payloads"));
+                context.check_schema(&mut errors, &path, event_type, explicit_version, explicit_payload);
+            }
+        }
         let channels = match &body.channels {
             None => Some(None),
             Some(raw) if raw.len() > Channel::MAX_PER_ITEM => {
@@ -140,8 +238,8 @@ async fn parse_events(
             (None, Some(raw)) => errors.check("Idempotency-Key", IdempotencyKey::parse(raw)).map(Some),
             (None, None) => Some(None),
         };
-        if let (Some(event_type), Some(payload), Some(channels), Some(idempotency_key)) =
-            (event_type, payload, channels, key)
+        if let (Some(event_type), Some(payload), Some(channels), Some(idempotency_key), Some(api_version)) =
+            (event_type, payload, channels, key, api_version)
         {
             events.push(Event {
                 tenant_id: tenant_id.clone(),
@@ -150,6 +248,8 @@ async fn parse_events(
                 payload,
                 channels,
                 idempotency_key,
+                api_version,
+                payloads: explicit,
                 created_at: now,
             });
         }

@@ -13,6 +13,7 @@ pub mod json;
 pub mod pagination;
 pub mod tenants;
 pub mod tokens;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -81,6 +82,12 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 .route("/event-types/{name}", web::get().to(event_types::get_event_type))
                 .route("/event-types/{name}", web::patch().to(event_types::update_event_type))
                 .route("/event-types/{name}", web::delete().to(event_types::archive_event_type))
+                // API versions
+                .route("/api-versions", web::post().to(versions::create_api_version))
+                .route("/api-versions", web::get().to(versions::list_api_versions))
+                .route("/api-versions/{version}", web::delete().to(versions::delete_api_version))
+                .route("/event-types/{name}/versions", web::get().to(versions::list_event_type_versions))
+                .route("/event-types/{name}/versions/{version}", web::put().to(versions::put_event_type_version))
                 // Tokens
                 .route("/tokens", web::post().to(tokens::create_token))
                 .route("/tokens", web::get().to(tokens::list_tokens))
@@ -149,6 +156,11 @@ impl Modify for BearerAuth {
         event_types::get_event_type,
         event_types::update_event_type,
         event_types::archive_event_type,
+        versions::create_api_version,
+        versions::list_api_versions,
+        versions::delete_api_version,
+        versions::put_event_type_version,
+        versions::list_event_type_versions,
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
@@ -160,6 +172,7 @@ impl Modify for BearerAuth {
         (name = "events", description = "Submitting events"),
         (name = "deliveries", description = "Each event's deliveries and every attempt"),
         (name = "event-types", description = "Kinds of events, global to the deployment"),
+        (name = "api-versions", description = "Payload versions, schemas and downgrade transforms"),
         (name = "tokens", description = "Admin and tenant-scoped API tokens"),
         (name = "health", description = "Liveness and readiness"),
     )

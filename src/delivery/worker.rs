@@ -10,10 +10,13 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use chrono::{DateTime, Utc};
+
+use crate::delivery::render::Renderer;
 use crate::delivery::sender::{Response, Sender};
 use crate::delivery::signer;
 use crate::domain::clock::Clock;
-use crate::domain::delivery::AttemptTrigger;
+use crate::domain::delivery::{AttemptTrigger, ErrorKind};
 use crate::domain::envelope;
 use crate::domain::ids::AttemptId;
 use crate::domain::retry::{self, NextStep, RetrySchedule};
@@ -37,6 +40,7 @@ pub struct WorkerOptions {
 /// One worker process's delivery loop.
 pub struct Worker {
     store: Arc<dyn Store>,
+    renderer: Renderer,
     sender: Sender,
     clock: Arc<dyn Clock>,
     options: WorkerOptions,
@@ -44,7 +48,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(store: Arc<dyn Store>, sender: Sender, clock: Arc<dyn Clock>, options: WorkerOptions) -> Self {
-        Self { store, sender, clock, options }
+        Self { renderer: Renderer::new(Arc::clone(&store)), store, sender, clock, options }
     }
 
     /// Runs until `shutdown` turns true, then stops claiming and waits (up to the grace period)
@@ -117,8 +121,45 @@ impl Worker {
             }
             return;
         }
-        let body = envelope::render(&event.id, &event.event_type, event.created_at, &event.payload);
         let started_at = self.clock.now();
+        let rendered = match self.renderer.render(&event, endpoint.api_version.as_ref()).await {
+            Ok(Ok(rendered)) => rendered,
+            Ok(Err(unavailable)) => {
+                let attempt = Attempt {
+                    tenant_id: delivery.tenant_id.clone(),
+                    id: AttemptId::generate(),
+                    delivery_id: delivery.id.clone(),
+                    event_id: delivery.event_id.clone(),
+                    endpoint_id: delivery.endpoint_id.clone(),
+                    attempt_number: delivery.attempt_count + 1,
+                    trigger: AttemptTrigger::Scheduled,
+                    started_at,
+                    duration_ms: 0,
+                    url: endpoint.url.as_str().to_owned(),
+                    request_headers: BTreeMap::new(),
+                    response_status: None,
+                    response_headers: None,
+                    response_body: None,
+                    error_kind: Some(ErrorKind::VersionUnavailable),
+                    error_message: Some(unavailable.to_string()),
+                    succeeded: false,
+                };
+                // Retrying cannot make the version appear: dead-letter at once.
+                self.record(&attempt, &claim_token, DeliveryTransition::Exhausted, started_at).await;
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = %delivery.id, "rendering failed; it is retried after the lease");
+                return;
+            }
+        };
+        let body = envelope::render(
+            &event.id,
+            &event.event_type,
+            rendered.api_version.as_ref(),
+            event.created_at,
+            &rendered.data,
+        );
         let signature =
             signer::signature_headers(&[&endpoint.secret], event.id.as_str(), started_at.timestamp(), &body);
         let mut headers = vec![
@@ -126,6 +167,9 @@ impl Worker {
             ("webhook-timestamp".to_owned(), signature.webhook_timestamp),
             ("webhook-signature".to_owned(), signature.webhook_signature),
         ];
+        if let Some(version) = &rendered.api_version {
+            headers.push(("outhook-api-version".to_owned(), version.to_string()));
+        }
         let mut recorded_headers: BTreeMap<String, String> = headers.iter().cloned().collect();
         recorded_headers.insert("content-type".into(), "application/json".into());
         recorded_headers.insert("user-agent".into(), concat!("Outhook/", env!("CARGO_PKG_VERSION")).into());
@@ -157,12 +201,15 @@ impl Worker {
             error_kind: response.error.as_ref().map(|(kind, _)| *kind),
             error_message: response.error.map(|(_, message)| message),
         };
-        match self.store.complete_attempt(&attempt, &claim_token, transition, finished_at).await {
+        self.record(&attempt, &claim_token, transition, finished_at).await;
+    }
+
+    async fn record(&self, attempt: &Attempt, claim_token: &str, transition: DeliveryTransition, now: DateTime<Utc>) {
+        let delivery = &attempt.delivery_id;
+        match self.store.complete_attempt(attempt, claim_token, transition, now).await {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(delivery = %delivery.id, "the lease expired before the attempt was recorded"),
-            Err(error) => {
-                tracing::error!(%error, delivery = %delivery.id, "recording an attempt failed; it will be retried")
-            }
+            Ok(false) => tracing::warn!(%delivery, "the lease expired before the attempt was recorded"),
+            Err(error) => tracing::error!(%error, %delivery, "recording an attempt failed; it will be retried"),
         }
     }
 

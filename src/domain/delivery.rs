@@ -82,6 +82,8 @@ string_enum!(
         Tls => "tls",
         /// The SSRF guard refused the destination address.
         Blocked => "blocked",
+        /// The payload for the endpoint's API version could not be produced; not retried.
+        VersionUnavailable => "version_unavailable",
     }
 );
 

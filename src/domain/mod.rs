@@ -12,3 +12,4 @@ pub mod retry;
 pub mod secret;
 pub mod token;
 pub mod validation;
+pub mod versions;

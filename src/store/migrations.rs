@@ -21,8 +21,13 @@ macro_rules! migration {
     };
 }
 
-pub const POSTGRES: &[Migration] = &[migration!("postgres", 1, "foundation"), migration!("postgres", 2, "delivery")];
-pub const SQLITE: &[Migration] = &[migration!("sqlite", 1, "foundation"), migration!("sqlite", 2, "delivery")];
+pub const POSTGRES: &[Migration] = &[
+    migration!("postgres", 1, "foundation"),
+    migration!("postgres", 2, "delivery"),
+    migration!("postgres", 3, "versions"),
+];
+pub const SQLITE: &[Migration] =
+    &[migration!("sqlite", 1, "foundation"), migration!("sqlite", 2, "delivery"), migration!("sqlite", 3, "versions")];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.
 pub fn pending(

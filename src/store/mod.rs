@@ -23,10 +23,11 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
+use crate::domain::versions::ApiVersionName;
 pub use cipher::SecretCipher;
 pub use records::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, PageRequest, Tenant,
-    Token,
+    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
+    Ingested, PageRequest, RemoveVersion, Tenant, Token,
 };
 
 /// Failures of the storage layer, closed so the HTTP edge can map each to a status.
@@ -142,6 +143,21 @@ pub trait Store: Send + Sync {
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError>;
     /// When the earliest claimable delivery becomes due, if any.
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Every API version, oldest first.
+    async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError>;
+    /// Adds a version after the newest; [`StoreError::Conflict`] when the name exists.
+    async fn append_api_version(
+        &self,
+        name: &ApiVersionName,
+        created_at: DateTime<Utc>,
+    ) -> Result<ApiVersion, StoreError>;
+    /// Removes a version unless an endpoint is pinned to it.
+    async fn remove_api_version(&self, name: &ApiVersionName) -> Result<RemoveVersion, StoreError>;
+    /// Creates or replaces an event type's schema and downgrade for one version.
+    async fn put_event_type_version(&self, version: &EventTypeVersion) -> Result<(), StoreError>;
+    /// An event type's per-version definitions.
+    async fn list_event_type_versions(&self, event_type: &EventTypeName) -> Result<Vec<EventTypeVersion>, StoreError>;
+
     /// Signalled when new deliveries may be due (NOTIFY on PostgreSQL, in-process on SQLite), so
     /// workers wake at once instead of polling hot.
     fn work_signal(&self) -> Arc<Notify>;

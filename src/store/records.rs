@@ -13,6 +13,7 @@ use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::token::{TokenDigest, TokenScope};
+use crate::domain::versions::ApiVersionName;
 
 /// One of the vendor's customers.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,8 @@ pub struct Endpoint {
     pub secret: SigningSecret,
     /// Overrides the deployment's retry schedule for this endpoint.
     pub retry_schedule: Option<RetrySchedule>,
+    /// The API version payloads are rendered in; `None` when no versions are defined.
+    pub api_version: Option<ApiVersionName>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -90,6 +93,10 @@ pub struct Event {
     pub payload: EventPayload,
     pub channels: Option<Vec<Channel>>,
     pub idempotency_key: Option<IdempotencyKey>,
+    /// The version `payload` is written in; `None` when no versions are defined.
+    pub api_version: Option<ApiVersionName>,
+    /// Payloads the producer supplied for other versions; they win over transforms.
+    pub payloads: BTreeMap<ApiVersionName, EventPayload>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,4 +164,34 @@ pub enum DeliveryTransition {
     Succeeded,
     RetryAt(DateTime<Utc>),
     Exhausted,
+}
+
+/// One entry of the ordered list of API versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiVersion {
+    pub name: ApiVersionName,
+    /// Larger is newer.
+    pub position: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an event type looks like in one API version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTypeVersion {
+    pub event_type: EventTypeName,
+    pub api_version: ApiVersionName,
+    /// A JSON Schema payloads in this version must satisfy.
+    pub schema: Option<serde_json::Value>,
+    /// A JSON Patch turning a payload of this version into the previous version.
+    pub downgrade: Option<serde_json::Value>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of removing an API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveVersion {
+    Removed,
+    NotFound,
+    /// An endpoint is pinned to it.
+    Pinned,
 }

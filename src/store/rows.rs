@@ -13,7 +13,10 @@ use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
 use crate::domain::token::{TokenDigest, TokenScope};
-use crate::store::records::{Attempt, Delivery, DeliveryTransition, Endpoint, Event, EventType, Tenant, Token};
+use crate::domain::versions::ApiVersionName;
+use crate::store::records::{
+    ApiVersion, Attempt, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion, Tenant, Token,
+};
 use crate::store::{SecretCipher, StoreError};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
@@ -95,6 +98,7 @@ pub struct EndpointRow {
     pub secret: Vec<u8>,
     /// JSON array of seconds, or `None` for the deployment default.
     pub retry_schedule: Option<String>,
+    pub api_version: Option<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -146,6 +150,7 @@ impl EndpointRow {
                 .retry_schedule
                 .as_ref()
                 .map(|schedule| serde_json::Value::from(schedule.seconds()).to_string()),
+            api_version: endpoint.api_version.as_ref().map(|version| version.to_string()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason.clone(),
             created_at: endpoint.created_at,
@@ -174,6 +179,7 @@ impl EndpointRow {
                     RetrySchedule::parse(&seconds).map_err(|e| corrupt("endpoints.retry_schedule", e))
                 })
                 .transpose()?,
+            api_version: parse_version("endpoints.api_version", self.api_version)?,
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             created_at: self.created_at,
@@ -230,7 +236,14 @@ pub struct EventRow {
     /// JSON array text, or `None`.
     pub channels: Option<String>,
     pub idempotency_key: Option<String>,
+    pub api_version: Option<String>,
+    /// JSON object text (version → payload), or `None`.
+    pub payloads: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+fn parse_version(column: &str, raw: Option<String>) -> Result<Option<ApiVersionName>, StoreError> {
+    raw.map(|name| ApiVersionName::parse(&name).map_err(|e| corrupt(column, e))).transpose()
 }
 
 impl EventRow {
@@ -242,6 +255,20 @@ impl EventRow {
             payload: event.payload.as_str().to_owned(),
             channels: json_list(&event.channels),
             idempotency_key: event.idempotency_key.as_ref().map(|key| key.as_str().to_owned()),
+            api_version: event.api_version.as_ref().map(|version| version.to_string()),
+            payloads: (!event.payloads.is_empty()).then(|| {
+                let mut text = String::from("{");
+                for (index, (version, payload)) in event.payloads.iter().enumerate() {
+                    if index > 0 {
+                        text.push(',');
+                    }
+                    text.push_str(&serde_json::Value::from(version.as_str()).to_string());
+                    text.push(':');
+                    text.push_str(payload.as_str());
+                }
+                text.push('}');
+                text
+            }),
             created_at: event.created_at,
         }
     }
@@ -257,6 +284,20 @@ impl EventRow {
                 .idempotency_key
                 .map(|key| IdempotencyKey::parse(&key).map_err(|e| corrupt("events.idempotency_key", e)))
                 .transpose()?,
+            api_version: parse_version("events.api_version", self.api_version)?,
+            payloads: match self.payloads {
+                None => BTreeMap::new(),
+                Some(raw) => {
+                    let map: BTreeMap<String, Box<serde_json::value::RawValue>> =
+                        serde_json::from_str(&raw).map_err(|e| corrupt("events.payloads", e))?;
+                    map.into_iter()
+                        .map(|(version, payload)| {
+                            let version = ApiVersionName::parse(&version).map_err(|e| corrupt("events.payloads", e))?;
+                            Ok((version, EventPayload::from_trusted(payload.get().to_owned())))
+                        })
+                        .collect::<Result<_, StoreError>>()?
+                }
+            },
             created_at: self.created_at,
         })
     }
@@ -439,5 +480,56 @@ impl FanoutTarget {
             created_at: event.created_at,
             updated_at: event.created_at,
         }
+    }
+}
+
+pub struct ApiVersionRow {
+    pub name: String,
+    pub position: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ApiVersionRow {
+    pub fn decode(self) -> Result<ApiVersion, StoreError> {
+        Ok(ApiVersion {
+            name: ApiVersionName::parse(&self.name).map_err(|e| corrupt("api_versions.name", e))?,
+            position: self.position,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub struct EventTypeVersionRow {
+    pub event_type: String,
+    pub api_version: String,
+    pub schema: Option<String>,
+    pub downgrade: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EventTypeVersionRow {
+    pub fn encode(version: &EventTypeVersion) -> Self {
+        Self {
+            event_type: version.event_type.to_string(),
+            api_version: version.api_version.to_string(),
+            schema: version.schema.as_ref().map(serde_json::Value::to_string),
+            downgrade: version.downgrade.as_ref().map(serde_json::Value::to_string),
+            updated_at: version.updated_at,
+        }
+    }
+
+    pub fn decode(self) -> Result<EventTypeVersion, StoreError> {
+        let json = |column: &str, raw: Option<String>| {
+            raw.map(|text| serde_json::from_str(&text).map_err(|e| corrupt(column, e))).transpose()
+        };
+        Ok(EventTypeVersion {
+            event_type: EventTypeName::parse(&self.event_type)
+                .map_err(|e| corrupt("event_type_versions.event_type", e))?,
+            api_version: ApiVersionName::parse(&self.api_version)
+                .map_err(|e| corrupt("event_type_versions.api_version", e))?,
+            schema: json("event_type_versions.schema", self.schema)?,
+            downgrade: json("event_type_versions.downgrade", self.downgrade)?,
+            updated_at: self.updated_at,
+        })
     }
 }

@@ -4,14 +4,11 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
-use crate::common::receiver::{Behaviour, ReceivedRequest, Receiver};
-use crate::common::{TestApp, expect_status};
+use crate::common::receiver::{Behaviour, Receiver};
+use crate::common::{TestApp, expect_status, verify_signature};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -26,24 +23,6 @@ conformance!(
     only_the_first_20_kib_of_a_response_body_are_kept,
 );
 
-/// An independent Standard Webhooks verifier, written from the specification rather than with
-/// Outhook's signer: returns whether any `v1` signature matches.
-fn verify(secret: &str, request: &ReceivedRequest) -> bool {
-    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
-    let id = request.header("webhook-id").unwrap();
-    let timestamp = request.header("webhook-timestamp").unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{timestamp}.").as_bytes());
-    mac.update(&request.body);
-    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    request.header("webhook-signature").unwrap().split(' ').any(|signature| signature == format!("v1,{expected}"))
-}
-
-async fn secret_of(app: &TestApp, endpoint: &Value) -> String {
-    let path = format!("/v1/tenants/acme/endpoints/{}/secret", endpoint["id"].as_str().unwrap());
-    expect_status(app.get(&path).await, 200).await["key"].as_str().unwrap().to_owned()
-}
-
 fn timestamp(value: &Value) -> DateTime<Utc> {
     value.as_str().unwrap().parse().unwrap()
 }
@@ -55,14 +34,14 @@ async fn a_delivered_webhook_carries_a_valid_standard_webhooks_signature(app: Te
     let endpoint = app
         .create_endpoint("acme", &json!({"url": receiver.url("/hook"), "headers": {"X-Api-Key": "subscriber-secret"}}))
         .await;
-    let secret = secret_of(&app, &endpoint).await;
+    let secret = app.endpoint_secret(&endpoint).await;
     let event = app.post_event(json!({"invoice": "in_1", "amount": 4200})).await;
 
     let requests = receiver.wait_for(Some("/hook"), 1, PATIENCE).await;
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
     assert_eq!(request.method, "POST");
-    assert!(verify(&secret, request), "the signature verifies independently");
+    assert!(verify_signature(&secret, request), "the signature verifies independently");
     assert_eq!(request.header("webhook-id"), event["id"].as_str());
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert!(request.header("user-agent").is_some_and(|agent| agent.starts_with("Outhook/")));

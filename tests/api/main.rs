@@ -16,3 +16,4 @@ mod processes;
 mod storage;
 mod tenants;
 mod tokens;
+mod versions;

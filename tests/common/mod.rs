@@ -220,6 +220,29 @@ impl TestApp {
     }
 }
 
+/// An independent Standard Webhooks verifier, written from the specification rather than with
+/// Outhook's signer: whether any `v1` signature of `request` matches `secret`.
+pub fn verify_signature(secret: &str, request: &receiver::ReceivedRequest) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
+    let id = request.header("webhook-id").unwrap();
+    let timestamp = request.header("webhook-timestamp").unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&request.body);
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    request.header("webhook-signature").unwrap().split(' ').any(|signature| signature == format!("v1,{expected}"))
+}
+
+impl TestApp {
+    /// The `whsec_` secret of an endpoint of `acme`.
+    pub async fn endpoint_secret(&self, endpoint: &Value) -> String {
+        let path = format!("/v1/tenants/acme/endpoints/{}/secret", endpoint["id"].as_str().unwrap());
+        expect_status(self.get(&path).await, 200).await["key"].as_str().unwrap().to_owned()
+    }
+}
+
 /// Asserts the status and returns the JSON body (Null when empty).
 pub async fn expect_status(response: Response, status: u16) -> Value {
     let actual = response.status().as_u16();

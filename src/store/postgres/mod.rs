@@ -18,13 +18,15 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
+use crate::domain::versions::ApiVersionName;
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::rows::{
-    AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, FanoutTarget, TenantRow, TokenRow, transition_columns,
+    ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
+    TenantRow, TokenRow, transition_columns,
 };
 use crate::store::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, MigrationMode,
-    PageRequest, SecretCipher, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
+    Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
 };
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
@@ -73,9 +75,8 @@ const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
      channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
-     disabled_reason, created_at, updated_at";
-const EVENT_COLUMNS: &str =
-    "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at";
+     disabled_reason, created_at, updated_at, api_version";
+const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads";
 const DELIVERY_COLUMNS: &str =
     "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
 const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
@@ -115,6 +116,8 @@ fn event(row: &Row) -> Result<Event, StoreError> {
         payload: column(row, "payload")?,
         channels: column(row, "channels")?,
         idempotency_key: column(row, "idempotency_key")?,
+        api_version: column(row, "api_version")?,
+        payloads: column(row, "payloads")?,
         created_at: column(row, "created_at")?,
     }
     .decode()
@@ -154,6 +157,15 @@ fn attempt(row: &Row) -> Result<Attempt, StoreError> {
         error_kind: column(row, "error_kind")?,
         error_message: column(row, "error_message")?,
         succeeded: column(row, "succeeded")?,
+    }
+    .decode()
+}
+
+fn api_version(row: &Row) -> Result<ApiVersion, StoreError> {
+    ApiVersionRow {
+        name: column(row, "name")?,
+        position: column(row, "position")?,
+        created_at: column(row, "created_at")?,
     }
     .decode()
 }
@@ -241,6 +253,7 @@ impl PostgresStore {
             headers: column(row, "headers")?,
             secret: column(row, "secret")?,
             retry_schedule: column(row, "retry_schedule")?,
+            api_version: column(row, "api_version")?,
             enabled: column(row, "enabled")?,
             disabled_reason: column(row, "disabled_reason")?,
             created_at: column(row, "created_at")?,
@@ -468,9 +481,9 @@ impl Store for PostgresStore {
             .await?
             .execute(
                 "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
-                                        enabled, disabled_reason, created_at, updated_at, retry_schedule)
+                                        enabled, disabled_reason, created_at, updated_at, retry_schedule, api_version)
                  VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12,
-                         $13::text::jsonb)",
+                         $13::text::jsonb, $14)",
                 &[
                     &row.tenant_id,
                     &row.id,
@@ -485,6 +498,7 @@ impl Store for PostgresStore {
                     &row.created_at,
                     &row.updated_at,
                     &row.retry_schedule,
+                    &row.api_version,
                 ],
             )
             .await
@@ -503,7 +517,7 @@ impl Store for PostgresStore {
         self.execute_one(
             "UPDATE endpoints SET url = $3, description = $4, event_types = $5::text::jsonb, channels = $6::text::jsonb,
                     headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11,
-                    retry_schedule = $12::text::jsonb
+                    retry_schedule = $12::text::jsonb, api_version = $13
              WHERE tenant_id = $1 AND id = $2",
             &[
                 &row.tenant_id,
@@ -518,6 +532,7 @@ impl Store for PostgresStore {
                 &row.disabled_reason,
                 &row.updated_at,
                 &row.retry_schedule,
+                &row.api_version,
             ],
         )
         .await
@@ -611,8 +626,9 @@ impl Store for PostgresStore {
             .collect::<Result<Vec<_>, _>>()?;
         let insert_event = transaction
             .prepare_cached(
-                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7) ON CONFLICT DO NOTHING",
+                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                     api_version, payloads)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             )
             .await
             .map_err(pg_error)?;
@@ -639,6 +655,8 @@ impl Store for PostgresStore {
                         &row.channels,
                         &row.idempotency_key,
                         &row.created_at,
+                        &row.api_version,
+                        &row.payloads,
                     ],
                 )
                 .await
@@ -823,6 +841,100 @@ impl Store for PostgresStore {
             .await
             .map_err(pg_error)?;
         column(&row, "min")
+    }
+
+    async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT name, position, created_at FROM api_versions ORDER BY position", &[])
+            .await
+            .map_err(pg_error)?;
+        rows.iter().map(api_version).collect()
+    }
+
+    async fn append_api_version(
+        &self,
+        name: &ApiVersionName,
+        created_at: DateTime<Utc>,
+    ) -> Result<ApiVersion, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        // Serialises appends so positions stay dense and ordered.
+        transaction.execute("LOCK TABLE api_versions IN SHARE ROW EXCLUSIVE MODE", &[]).await.map_err(pg_error)?;
+        let row = transaction
+            .query_one(
+                "INSERT INTO api_versions (name, position, created_at)
+                 SELECT $1, COALESCE(MAX(position), 0) + 1, $2 FROM api_versions
+                 RETURNING name, position, created_at",
+                &[&name.as_str(), &created_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        transaction.commit().await.map_err(pg_error)?;
+        api_version(&row)
+    }
+
+    async fn remove_api_version(&self, name: &ApiVersionName) -> Result<RemoveVersion, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let pinned = transaction
+            .query_opt("SELECT 1 FROM endpoints WHERE api_version = $1 LIMIT 1", &[&name.as_str()])
+            .await
+            .map_err(pg_error)?;
+        if pinned.is_some() {
+            return Ok(RemoveVersion::Pinned);
+        }
+        let removed = match transaction.execute("DELETE FROM api_versions WHERE name = $1", &[&name.as_str()]).await {
+            Ok(removed) => removed,
+            // An endpoint pinned it concurrently: the foreign key refuses the removal.
+            Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => return Ok(RemoveVersion::Pinned),
+            Err(error) => return Err(pg_error(error)),
+        };
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(if removed > 0 { RemoveVersion::Removed } else { RemoveVersion::NotFound })
+    }
+
+    async fn put_event_type_version(&self, version: &EventTypeVersion) -> Result<(), StoreError> {
+        let row = EventTypeVersionRow::encode(version);
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO event_type_versions (event_type, api_version, schema, downgrade, updated_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (event_type, api_version)
+                 DO UPDATE SET schema = EXCLUDED.schema, downgrade = EXCLUDED.downgrade, updated_at = EXCLUDED.updated_at",
+                &[&row.event_type, &row.api_version, &row.schema, &row.downgrade, &row.updated_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn list_event_type_versions(&self, event_type: &EventTypeName) -> Result<Vec<EventTypeVersion>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT v.event_type, v.api_version, v.schema, v.downgrade, v.updated_at
+                 FROM event_type_versions v JOIN api_versions a ON a.name = v.api_version
+                 WHERE v.event_type = $1 ORDER BY a.position",
+                &[&event_type.as_str()],
+            )
+            .await
+            .map_err(pg_error)?;
+        rows.iter()
+            .map(|row| {
+                EventTypeVersionRow {
+                    event_type: column(row, "event_type")?,
+                    api_version: column(row, "api_version")?,
+                    schema: column(row, "schema")?,
+                    downgrade: column(row, "downgrade")?,
+                    updated_at: column(row, "updated_at")?,
+                }
+                .decode()
+            })
+            .collect()
     }
 
     fn work_signal(&self) -> Arc<Notify> {

@@ -15,13 +15,15 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
+use crate::domain::versions::ApiVersionName;
 use crate::store::migrations::{self, SQLITE};
 use crate::store::rows::{
-    AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, FanoutTarget, TenantRow, TokenRow, transition_columns,
+    ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
+    TenantRow, TokenRow, transition_columns,
 };
 use crate::store::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, Ingested, MigrationMode,
-    PageRequest, SecretCipher, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
+    Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
 };
 
 pub struct SqliteStore {
@@ -107,8 +109,9 @@ fn execute_one(connection: &Connection, sql: &str, params: impl rusqlite::Params
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, \
-     retry_schedule, enabled, disabled_reason, created_at, updated_at";
-const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels, idempotency_key, created_at";
+     retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version";
+const EVENT_COLUMNS: &str =
+    "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads";
 const DELIVERY_COLUMNS: &str =
     "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
 const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
@@ -149,6 +152,7 @@ fn endpoint(row: &Row<'_>, cipher: &SecretCipher) -> Result<Endpoint, StoreError
         headers: column(row, "headers")?,
         secret: column(row, "secret")?,
         retry_schedule: column(row, "retry_schedule")?,
+        api_version: column(row, "api_version")?,
         enabled: column(row, "enabled")?,
         disabled_reason: column(row, "disabled_reason")?,
         created_at: timestamp(row, "created_at")?,
@@ -165,6 +169,8 @@ fn event(row: &Row<'_>) -> Result<Event, StoreError> {
         payload: column(row, "payload")?,
         channels: column(row, "channels")?,
         idempotency_key: column(row, "idempotency_key")?,
+        api_version: column(row, "api_version")?,
+        payloads: column(row, "payloads")?,
         created_at: timestamp(row, "created_at")?,
     }
     .decode()
@@ -204,6 +210,15 @@ fn attempt(row: &Row<'_>) -> Result<Attempt, StoreError> {
         error_kind: column(row, "error_kind")?,
         error_message: column(row, "error_message")?,
         succeeded: column(row, "succeeded")?,
+    }
+    .decode()
+}
+
+fn api_version(row: &Row<'_>) -> Result<ApiVersion, StoreError> {
+    ApiVersionRow {
+        name: column(row, "name")?,
+        position: column(row, "position")?,
+        created_at: timestamp(row, "created_at")?,
     }
     .decode()
 }
@@ -440,8 +455,9 @@ impl Store for SqliteStore {
             connection
                 .execute(
                     "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
-                                            enabled, disabled_reason, created_at, updated_at, retry_schedule)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                            enabled, disabled_reason, created_at, updated_at, retry_schedule,
+                                            api_version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     params![
                         row.tenant_id,
                         row.id,
@@ -455,7 +471,8 @@ impl Store for SqliteStore {
                         row.disabled_reason,
                         micros(&row.created_at),
                         micros(&row.updated_at),
-                        row.retry_schedule
+                        row.retry_schedule,
+                        row.api_version
                     ],
                 )
                 .map_err(sqlite_error)?;
@@ -479,7 +496,8 @@ impl Store for SqliteStore {
             execute_one(
                 connection,
                 "UPDATE endpoints SET url = ?3, description = ?4, event_types = ?5, channels = ?6, headers = ?7,
-                        secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11, retry_schedule = ?12
+                        secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11, retry_schedule = ?12,
+                        api_version = ?13
                  WHERE tenant_id = ?1 AND id = ?2",
                 params![
                     row.tenant_id,
@@ -493,7 +511,8 @@ impl Store for SqliteStore {
                     row.enabled,
                     row.disabled_reason,
                     micros(&row.updated_at),
-                    row.retry_schedule
+                    row.retry_schedule,
+                    row.api_version
                 ],
             )
         })
@@ -606,8 +625,9 @@ impl Store for SqliteStore {
                     let row = EventRow::encode(submitted);
                     let inserted = transaction
                         .prepare_cached(
-                            "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                            "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                                 api_version, payloads)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
                         )
                         .and_then(|mut statement| {
                             statement.execute(params![
@@ -617,7 +637,9 @@ impl Store for SqliteStore {
                                 row.payload,
                                 row.channels,
                                 row.idempotency_key,
-                                micros(&row.created_at)
+                                micros(&row.created_at),
+                                row.api_version,
+                                row.payloads
                             ])
                         })
                         .map_err(sqlite_error)?;
@@ -859,6 +881,103 @@ impl Store for SqliteStore {
                 )
                 .map_err(sqlite_error)?;
             next.map(from_micros).transpose()
+        })
+        .await
+    }
+
+    async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError> {
+        self.call(|connection, _| {
+            query_all(
+                connection,
+                "SELECT name, position, created_at FROM api_versions ORDER BY position",
+                [],
+                api_version,
+            )
+        })
+        .await
+    }
+
+    async fn append_api_version(
+        &self,
+        name: &ApiVersionName,
+        created_at: DateTime<Utc>,
+    ) -> Result<ApiVersion, StoreError> {
+        let name = name.to_string();
+        self.call(move |connection, _| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let added = query_optional(
+                &transaction,
+                "INSERT INTO api_versions (name, position, created_at)
+                 SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2 FROM api_versions
+                 RETURNING name, position, created_at",
+                params![name, micros(&created_at)],
+                api_version,
+            )?
+            .ok_or_else(|| StoreError::Internal("the insert returned no row".into()))?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn remove_api_version(&self, name: &ApiVersionName) -> Result<RemoveVersion, StoreError> {
+        let name = name.to_string();
+        self.call(move |connection, _| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let pinned: Option<i64> = transaction
+                .query_row("SELECT 1 FROM endpoints WHERE api_version = ?1 LIMIT 1", params![name], |row| row.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            if pinned.is_some() {
+                return Ok(RemoveVersion::Pinned);
+            }
+            let removed =
+                transaction.execute("DELETE FROM api_versions WHERE name = ?1", params![name]).map_err(sqlite_error)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(if removed > 0 { RemoveVersion::Removed } else { RemoveVersion::NotFound })
+        })
+        .await
+    }
+
+    async fn put_event_type_version(&self, version: &EventTypeVersion) -> Result<(), StoreError> {
+        let row = EventTypeVersionRow::encode(version);
+        self.call(move |connection, _| {
+            connection
+                .execute(
+                    "INSERT INTO event_type_versions (event_type, api_version, schema, downgrade, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (event_type, api_version)
+                     DO UPDATE SET schema = excluded.schema, downgrade = excluded.downgrade, updated_at = excluded.updated_at",
+                    params![row.event_type, row.api_version, row.schema, row.downgrade, micros(&row.updated_at)],
+                )
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_event_type_versions(&self, event_type: &EventTypeName) -> Result<Vec<EventTypeVersion>, StoreError> {
+        let event_type = event_type.to_string();
+        self.call(move |connection, _| {
+            query_all(
+                connection,
+                "SELECT v.event_type, v.api_version, v.schema, v.downgrade, v.updated_at
+                 FROM event_type_versions v JOIN api_versions a ON a.name = v.api_version
+                 WHERE v.event_type = ?1 ORDER BY a.position",
+                params![event_type],
+                |row| {
+                    EventTypeVersionRow {
+                        event_type: column(row, "event_type")?,
+                        api_version: column(row, "api_version")?,
+                        schema: column(row, "schema")?,
+                        downgrade: column(row, "downgrade")?,
+                        updated_at: timestamp(row, "updated_at")?,
+                    }
+                    .decode()
+                },
+            )
         })
         .await
     }
