@@ -6,6 +6,7 @@
 //! and decrypts them on the way out, so nothing above it handles ciphertext.
 
 pub mod cipher;
+mod fairness;
 mod migrations;
 pub mod postgres;
 pub mod records;
@@ -122,7 +123,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Attempt>, StoreError>;
 
     /// Leases up to `limit` deliveries due at `now` (including ones whose lease expired) until
-    /// `now + lease`, so no other worker takes them meanwhile.
+    /// `now + lease`, so no other worker takes them meanwhile. Claiming is fair across tenants:
+    /// the batch is shared among the tenants with due work, earliest due first within each, and
+    /// successive claims rotate through tenants, so one tenant's backlog cannot hold back
+    /// another's fresh events.
     async fn claim_due(
         &self,
         now: DateTime<Utc>,

@@ -10,6 +10,7 @@ mod delivery;
 mod endpoints;
 mod event_types;
 mod events;
+mod fairness;
 mod health;
 mod openapi;
 mod processes;

@@ -19,6 +19,7 @@ use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
+use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
@@ -42,6 +43,7 @@ pub struct PostgresStore {
     config: tokio_postgres::Config,
     /// Created with the LISTEN task on first use, so API-only processes hold no extra connection.
     work_signal: OnceLock<Arc<Notify>>,
+    claim_cursor: TenantCursor,
 }
 
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
@@ -82,6 +84,17 @@ const DELIVERY_COLUMNS: &str =
 const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
      duration_ms, url, request_headers::text AS request_headers, response_status, \
      response_headers::text AS response_headers, response_body, error_kind, error_message, succeeded";
+/// The tenants with due work after `$2` (in id order), by a skip scan over `deliveries_tenant_due`.
+const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
+        SELECT (SELECT tenant_id FROM deliveries
+                WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= $1 AND tenant_id > $2
+                ORDER BY tenant_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.tenant_id FROM deliveries d
+                WHERE d.status IN ('pending', 'failed', 'delivering') AND d.due_at <= $1 AND d.tenant_id > t.tenant_id
+                ORDER BY d.tenant_id LIMIT 1)
+        FROM t WHERE t.tenant_id IS NOT NULL)
+    SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $3";
 /// The channel workers LISTEN on for new work.
 const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
@@ -197,7 +210,13 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         drop(pool.get().await.map_err(pool_error)?);
-        Ok(Self { pool, cipher, config: config_copy, work_signal: OnceLock::new() })
+        Ok(Self {
+            pool,
+            cipher,
+            config: config_copy,
+            work_signal: OnceLock::new(),
+            claim_cursor: TenantCursor::default(),
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -746,10 +765,25 @@ impl Store for PostgresStore {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
         let client = self.client().await?;
+        let due_tenants = |after: String| {
+            let client = &client;
+            async move {
+                let rows = client.query(DUE_TENANTS_SQL, &[&now, &after, &(limit as i64)]).await.map_err(pg_error)?;
+                rows.iter().map(|row| column::<String>(row, "tenant_id")).collect::<Result<Vec<_>, StoreError>>()
+            }
+        };
+        let start = self.claim_cursor.start();
+        let after_cursor = due_tenants(start.clone()).await?;
+        let from_start = if after_cursor.len() < limit && !start.is_empty() {
+            due_tenants(String::new()).await?
+        } else {
+            Vec::new()
+        };
+        let plan = self.claim_cursor.plan(limit, after_cursor, from_start);
         let sql = format!(
             "WITH due AS (
                 SELECT tenant_id, id FROM deliveries
-                WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= $1
+                WHERE tenant_id = $5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= $1
                 ORDER BY due_at LIMIT $2
                 FOR UPDATE SKIP LOCKED)
              UPDATE deliveries d SET status = 'delivering', due_at = $3, claim_token = $4, updated_at = $1
@@ -757,9 +791,19 @@ impl Store for PostgresStore {
              RETURNING {}",
             DELIVERY_COLUMNS.split(", ").map(|name| format!("d.{name}")).collect::<Vec<_>>().join(", ")
         );
-        let rows = client.query(&sql, &[&now, &(limit as i64), &lease_until, &claim_token]).await.map_err(pg_error)?;
-        let claimed =
-            rows.iter().map(|row| Ok((delivery(row)?, claim_token.clone()))).collect::<Result<Vec<_>, StoreError>>()?;
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let mut claimed = Vec::new();
+        let mut claims = plan.claims(limit);
+        while let Some((tenant, wanted)) = claims.next_request() {
+            let rows = client
+                .query(&statement, &[&now, &(wanted as i64), &lease_until, &claim_token, &tenant])
+                .await
+                .map_err(pg_error)?;
+            claims.got(rows.len());
+            for row in &rows {
+                claimed.push((delivery(row)?, claim_token.clone()));
+            }
+        }
         self.claimed_details(&client, claimed).await
     }
 

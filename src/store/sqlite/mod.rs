@@ -16,6 +16,7 @@ use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
+use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, SQLITE};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
@@ -31,6 +32,7 @@ pub struct SqliteStore {
     cipher: Arc<SecretCipher>,
     /// Single process: committing new work signals workers directly.
     work_signal: Arc<Notify>,
+    claim_cursor: Arc<TenantCursor>,
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
@@ -105,6 +107,18 @@ fn execute_one(connection: &Connection, sql: &str, params: impl rusqlite::Params
         _ => Ok(()),
     }
 }
+
+/// The tenants with due work after `?2` (in id order), by a skip scan over `deliveries_tenant_due`.
+const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
+        SELECT (SELECT tenant_id FROM deliveries
+                WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= ?1 AND tenant_id > ?2
+                ORDER BY tenant_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.tenant_id FROM deliveries d
+                WHERE d.status IN ('pending', 'failed', 'delivering') AND d.due_at <= ?1 AND d.tenant_id > t.tenant_id
+                ORDER BY d.tenant_id LIMIT 1)
+        FROM t WHERE t.tenant_id IS NOT NULL)
+    SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?3";
 
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
@@ -275,7 +289,12 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))??;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)), cipher, work_signal: Arc::new(Notify::new()) })
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            cipher,
+            work_signal: Arc::new(Notify::new()),
+            claim_cursor: Arc::new(TenantCursor::default()),
+        })
     }
 
     /// Runs blocking database work on the blocking pool with exclusive use of the connection.
@@ -742,23 +761,40 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
+        let start = self.claim_cursor.start();
+        let cursor = Arc::clone(&self.claim_cursor);
         self.call(move |connection, cipher| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let due_tenants = |after: &str| {
+                query_all(&transaction, DUE_TENANTS_SQL, params![micros(&now), after, limit as i64], |row| {
+                    column::<String>(row, "tenant_id")
+                })
+            };
+            let after_cursor = due_tenants(&start)?;
+            let from_start =
+                if after_cursor.len() < limit && !start.is_empty() { due_tenants("")? } else { Vec::new() };
+            let plan = cursor.plan(limit, after_cursor, from_start);
             let sql = format!(
                 "UPDATE deliveries SET status = 'delivering', due_at = ?3, claim_token = ?4, updated_at = ?1
                  WHERE (tenant_id, id) IN (
                      SELECT tenant_id, id FROM deliveries
-                     WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
+                     WHERE tenant_id = ?5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
                      ORDER BY due_at LIMIT ?2)
                  RETURNING {DELIVERY_COLUMNS}"
             );
-            let claimed = query_all(
-                &transaction,
-                &sql,
-                params![micros(&now), limit as i64, micros(&lease_until), claim_token],
-                delivery,
-            )?;
+            let mut claimed = Vec::new();
+            let mut claims = plan.claims(limit);
+            while let Some((tenant, wanted)) = claims.next_request() {
+                let rows = query_all(
+                    &transaction,
+                    &sql,
+                    params![micros(&now), wanted as i64, micros(&lease_until), claim_token, tenant],
+                    delivery,
+                )?;
+                claims.got(rows.len());
+                claimed.extend(rows);
+            }
             let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
             let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
             let mut details = Vec::with_capacity(claimed.len());
