@@ -38,6 +38,10 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IngestSettings {
+    /// Events per second each tenant may submit, per API process (a tenant can override it); 0 disables the limit.
+    pub rate_per_second: u32,
+    /// How many events a tenant may submit at once above its rate.
+    pub rate_burst: u32,
     /// Largest payload of one event, in bytes.
     pub max_payload_bytes: usize,
     /// Largest body of a batch submission, in bytes.
@@ -127,7 +131,12 @@ impl Default for ServerSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_payload_bytes: 256 * 1024, max_batch_bytes: 32 * 1024 * 1024 }
+        Self {
+            rate_per_second: 1_000,
+            rate_burst: 5_000,
+            max_payload_bytes: 256 * 1024,
+            max_batch_bytes: 32 * 1024 * 1024,
+        }
     }
 }
 
@@ -232,6 +241,16 @@ pub fn reference() -> Vec<SettingDoc> {
             String::new(),
             "Base64 of 32 bytes encrypting signing secrets at rest. Empty with SQLite: generated once into \
              `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).",
+        ),
+        entry(
+            "ingest.rate_per_second",
+            defaults.ingest.rate_per_second.to_string(),
+            "Events per second each tenant may submit, per API process (a tenant can override it); 0 disables the limit.",
+        ),
+        entry(
+            "ingest.rate_burst",
+            defaults.ingest.rate_burst.to_string(),
+            "How many events a tenant may submit at once above its rate.",
         ),
         entry(
             "ingest.max_payload_bytes",

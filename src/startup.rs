@@ -13,12 +13,14 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::api::json::BodyLimit;
+use crate::api::limits::IngestLimiter;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::{Worker, WorkerOptions};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::ids::TokenId;
+use crate::domain::limits::RateLimit;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::{PlainToken, TokenScope};
 use crate::store::{self, DatabaseUrl, MigrationMode, SecretCipher, Store, StoreError, StoreOptions, Token};
@@ -111,6 +113,16 @@ pub fn default_schedule(settings: &Settings) -> Result<RetrySchedule, StartupErr
         .map_err(|error| StartupError::Config(format!("delivery.retry_schedule {error}")))
 }
 
+/// The deployment's per-tenant ingest limit; `None` when `ingest.rate_per_second` is 0.
+fn default_ingest_limit(settings: &Settings) -> Result<Option<RateLimit>, StartupError> {
+    if settings.ingest.rate_per_second == 0 {
+        return Ok(None);
+    }
+    RateLimit::parse(settings.ingest.rate_per_second.into(), settings.ingest.rate_burst.into())
+        .map(Some)
+        .map_err(|error| StartupError::Config(format!("ingest: {error}")))
+}
+
 fn build_worker(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Worker, StartupError> {
     let delivery = &settings.delivery;
     if delivery.lease_ms <= delivery.request_timeout_ms {
@@ -182,6 +194,7 @@ impl Application {
                     clock,
                     limits: settings.ingest.clone(),
                     default_schedule: default_schedule(&settings)?,
+                    ingest_limiter: IngestLimiter::new(default_ingest_limit(&settings)?),
                 });
                 let (port, server) = build_server(&settings, state)?;
                 (Some(port), Some(server))

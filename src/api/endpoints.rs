@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::AppState;
@@ -96,11 +96,6 @@ pub struct CreateEndpoint {
     pub enabled: Option<bool>,
 }
 
-/// Distinguishes "absent" (keep) from `null` (clear) in PATCH bodies.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 /// Body of `update_endpoint`; absent fields are left unchanged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,11 +103,11 @@ pub struct UpdateEndpoint {
     pub url: Option<String>,
     pub description: Option<String>,
     /// `null` delivers all event types.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::api::json::present")]
     #[schema(value_type = Option<Vec<String>>, nullable)]
     pub event_types: Option<Option<Vec<String>>>,
     /// `null` delivers any channel.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::api::json::present")]
     #[schema(value_type = Option<Vec<String>>, nullable)]
     pub channels: Option<Option<Vec<String>>>,
     /// Replaces all custom headers.
@@ -120,7 +115,7 @@ pub struct UpdateEndpoint {
     /// Pins the endpoint to another existing API version.
     pub api_version: Option<String>,
     /// `null` returns to the deployment's schedule.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::api::json::present")]
     #[schema(value_type = Option<Vec<u64>>, nullable)]
     pub retry_schedule: Option<Option<Vec<u64>>>,
     /// Re-enabling clears `disabled_reason`.

@@ -58,6 +58,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    #[error("{detail}")]
+    RateLimited { limit: u32, retry_after_seconds: Option<u64>, detail: String },
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -81,6 +83,7 @@ impl ApiError {
             Self::Conflict { .. } => ("conflict", "Conflict"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::RateLimited { .. } => ("rate-limited", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -149,6 +152,7 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -168,6 +172,14 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            Self::RateLimited { limit, retry_after_seconds, .. } => {
+                response.insert_header(("ratelimit-limit", limit.to_string()));
+                response.insert_header(("ratelimit-remaining", "0"));
+                if let Some(seconds) = retry_after_seconds {
+                    response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+                    response.insert_header(("ratelimit-reset", seconds.to_string()));
+                }
             }
             _ => {}
         }

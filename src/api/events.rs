@@ -283,6 +283,7 @@ fn idempotency_header(request: &HttpRequest) -> Result<Option<&str>, ApiError> {
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The tenant's ingest limit is exceeded; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -294,16 +295,22 @@ pub async fn create_event(
     body: Json<CreateEvent>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path).await?;
+    let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, 1)?;
     let header_key = idempotency_header(&request)?;
     let events = parse_events(&state, &tenant.id, &[(String::new(), &body.0)], header_key).await?;
     let ingested = state.store.ingest(&events, &state.default_schedule).await?;
-    match ingested.into_iter().next() {
-        Some(Ingested::Created { event, .. }) => Ok(HttpResponse::Accepted().json(EventOut::new(event, Some(false)))),
-        Some(Ingested::Replayed(event)) => {
-            Ok(HttpResponse::Ok().insert_header(("idempotent-replayed", "true")).json(EventOut::new(event, Some(true))))
-        }
-        None => Err(ApiError::Internal("the store returned no result for one event".into())),
+    let (mut response, event, replayed) = match ingested.into_iter().next() {
+        Some(Ingested::Created { event, .. }) => (HttpResponse::Accepted(), event, false),
+        Some(Ingested::Replayed(event)) => (HttpResponse::Ok(), event, true),
+        None => return Err(ApiError::Internal("the store returned no result for one event".into())),
+    };
+    if replayed {
+        response.insert_header(("idempotent-replayed", "true"));
     }
+    if let Some(budget) = budget {
+        budget.apply(&mut response);
+    }
+    Ok(response.json(EventOut::new(event, Some(replayed))))
 }
 
 /// Submit up to 1,000 events at once, accepted or refused as a whole.
@@ -318,6 +325,7 @@ pub async fn create_event(
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The tenant's ingest limit is exceeded; nothing was stored", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -332,6 +340,7 @@ pub async fn create_event_batch(
     if batch.is_empty() || batch.len() > MAX_BATCH {
         return Err(ApiError::invalid("events", format!("must hold between 1 and {MAX_BATCH} events")));
     }
+    let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, batch.len())?;
     let submitted: Vec<(String, &CreateEvent)> =
         batch.iter().enumerate().map(|(index, event)| (format!("events[{index}]."), event)).collect();
     let events = parse_events(&state, &tenant.id, &submitted, None).await?;
@@ -343,7 +352,11 @@ pub async fn create_event_batch(
             Ingested::Replayed(event) => EventOut::new(event, Some(true)),
         })
         .collect();
-    Ok(HttpResponse::Accepted().json(EventBatchOut { data }))
+    let mut response = HttpResponse::Accepted();
+    if let Some(budget) = budget {
+        budget.apply(&mut response);
+    }
+    Ok(response.json(EventBatchOut { data }))
 }
 
 /// Get an event.

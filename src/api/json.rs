@@ -57,6 +57,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Distinguishes "absent" (keep) from `null` (clear) in PATCH bodies: use with
+/// `#[serde(default, deserialize_with = "crate::api::json::present")]` on an `Option<Option<T>>`.
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Parses `bytes` as `T`, naming the offending field when the JSON is valid but does not fit.
 /// Every request body of the API is an object; serde would otherwise accept a struct written as
 /// an array, so other top-level values are refused first.

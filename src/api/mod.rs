@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod events;
 pub mod health;
 pub mod json;
+pub mod limits;
 pub mod pagination;
 pub mod tenants;
 pub mod tokens;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub limits: IngestSettings,
     /// The deployment's retry schedule, for endpoints without their own.
     pub default_schedule: RetrySchedule,
+    pub ingest_limiter: limits::IngestLimiter,
 }
 
 /// The routing table: the whole HTTP surface on one screen.

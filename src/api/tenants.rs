@@ -11,6 +11,7 @@ use crate::api::errors::{ApiError, Problem};
 use crate::api::json::Json;
 use crate::api::pagination::{ListQuery, Page};
 use crate::domain::ids::TenantId;
+use crate::domain::limits::RateLimit;
 use crate::domain::names::{TenantUid, parse_description};
 use crate::domain::validation::FieldErrors;
 use crate::store::{StoreError, Tenant};
@@ -23,8 +24,30 @@ pub struct TenantOut {
     /// The vendor's own id for this customer, unique.
     pub uid: String,
     pub name: String,
+    /// This tenant's ingest limit; `null` uses the deployment default.
+    pub ingest_rate_limit: Option<RateLimitBody>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A rate limit: events per second on average, at most `burst` at once.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitBody {
+    /// 1 to 1,000,000.
+    pub per_second: i64,
+    /// 1 to 10,000,000.
+    pub burst: i64,
+}
+
+impl From<RateLimit> for RateLimitBody {
+    fn from(limit: RateLimit) -> Self {
+        Self { per_second: limit.per_second().get().into(), burst: limit.burst().get().into() }
+    }
+}
+
+fn parse_limit(errors: &mut FieldErrors, body: &RateLimitBody) -> Option<RateLimit> {
+    errors.check("ingest_rate_limit", RateLimit::parse(body.per_second, body.burst))
 }
 
 impl From<Tenant> for TenantOut {
@@ -33,6 +56,7 @@ impl From<Tenant> for TenantOut {
             id: tenant.id.to_string(),
             uid: tenant.uid.as_str().to_owned(),
             name: tenant.name,
+            ingest_rate_limit: tenant.ingest_limit.map(RateLimitBody::from),
             created_at: tenant.created_at,
             updated_at: tenant.updated_at,
         }
@@ -48,6 +72,8 @@ pub struct CreateTenant {
     /// Display name.
     #[serde(default)]
     pub name: String,
+    /// Overrides the deployment's ingest rate limit for this tenant.
+    pub ingest_rate_limit: Option<RateLimitBody>,
 }
 
 /// Body of `update_tenant`; absent fields are left unchanged.
@@ -56,6 +82,10 @@ pub struct CreateTenant {
 pub struct UpdateTenant {
     pub uid: Option<String>,
     pub name: Option<String>,
+    /// `null` returns to the deployment default.
+    #[serde(default, deserialize_with = "crate::api::json::present")]
+    #[schema(value_type = Option<RateLimitBody>, nullable)]
+    pub ingest_rate_limit: Option<Option<RateLimitBody>>,
 }
 
 fn uid_taken() -> ApiError {
@@ -93,9 +123,18 @@ pub async fn create_tenant(
     let mut errors = FieldErrors::default();
     let uid = errors.check("uid", TenantUid::parse(&body.uid));
     let name = errors.check("name", parse_description(&body.name));
+    let ingest_limit = body.ingest_rate_limit.as_ref().map(|limit| parse_limit(&mut errors, limit));
     let (Some(uid), Some(name)) = (uid, name) else { return Err(errors.into()) };
+    errors.finish().map_err(ApiError::Validation)?;
     let now = state.clock.now();
-    let tenant = Tenant { id: TenantId::generate(), uid, name, created_at: now, updated_at: now };
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        uid,
+        name,
+        ingest_limit: ingest_limit.flatten(),
+        created_at: now,
+        updated_at: now,
+    };
     state.store.insert_tenant(&tenant).await.map_err(conflict_on_uid)?;
     Ok(HttpResponse::Created().json(TenantOut::from(tenant)))
 }
@@ -174,6 +213,15 @@ pub async fn update_tenant(
     }
     if let Some(name) = body.name.as_deref().and_then(|raw| errors.check("name", parse_description(raw))) {
         tenant.name = name;
+    }
+    match &body.ingest_rate_limit {
+        None => {}
+        Some(None) => tenant.ingest_limit = None,
+        Some(Some(limit)) => {
+            if let Some(limit) = parse_limit(&mut errors, limit) {
+                tenant.ingest_limit = Some(limit);
+            }
+        }
     }
     errors.finish().map_err(ApiError::Validation)?;
     tenant.updated_at = state.clock.now();

@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod event;
 pub mod ids;
+pub mod limits;
 pub mod names;
 pub mod retry;
 pub mod secret;

@@ -26,12 +26,14 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "delivery"),
     migration!("postgres", 3, "versions"),
     migration!("postgres", 4, "fairness"),
+    migration!("postgres", 5, "tenant_limits"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
     migration!("sqlite", 2, "delivery"),
     migration!("sqlite", 3, "versions"),
     migration!("sqlite", 4, "fairness"),
+    migration!("sqlite", 5, "tenant_limits"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

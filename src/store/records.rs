@@ -9,6 +9,7 @@ use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
 use crate::domain::event::{EventPayload, IdempotencyKey};
 use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
@@ -21,6 +22,8 @@ pub struct Tenant {
     pub id: TenantId,
     pub uid: TenantUid,
     pub name: String,
+    /// Overrides the deployment's ingest rate limit.
+    pub ingest_limit: Option<RateLimit>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

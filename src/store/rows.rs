@@ -9,6 +9,7 @@ use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
 use crate::domain::event::{EventPayload, IdempotencyKey};
 use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
@@ -27,6 +28,8 @@ pub struct TenantRow {
     pub id: String,
     pub uid: String,
     pub name: String,
+    pub ingest_per_second: Option<i32>,
+    pub ingest_burst: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -37,6 +40,8 @@ impl TenantRow {
             id: tenant.id.to_string(),
             uid: tenant.uid.as_str().to_owned(),
             name: tenant.name.clone(),
+            ingest_per_second: tenant.ingest_limit.map(|limit| limit.per_second().get() as i32),
+            ingest_burst: tenant.ingest_limit.map(|limit| limit.burst().get() as i32),
             created_at: tenant.created_at,
             updated_at: tenant.updated_at,
         }
@@ -47,6 +52,12 @@ impl TenantRow {
             id: TenantId::parse(&self.id).map_err(|e| corrupt("tenants.id", e))?,
             uid: TenantUid::parse(&self.uid).map_err(|e| corrupt("tenants.uid", e))?,
             name: self.name,
+            ingest_limit: match (self.ingest_per_second, self.ingest_burst) {
+                (Some(rate), Some(burst)) => {
+                    Some(RateLimit::parse(rate.into(), burst.into()).map_err(|e| corrupt("tenants.ingest_burst", e))?)
+                }
+                _ => None,
+            },
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -25,6 +25,7 @@ async fn tenant_with_endpoint(store: &dyn Store, uid: &str) -> TenantId {
         id: TenantId::generate(),
         uid: TenantUid::parse(uid).unwrap(),
         name: String::new(),
+        ingest_limit: None,
         created_at: now,
         updated_at: now,
     };

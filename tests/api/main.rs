@@ -12,6 +12,7 @@ mod event_types;
 mod events;
 mod fairness;
 mod health;
+mod limits;
 mod openapi;
 mod processes;
 mod storage;

@@ -73,7 +73,7 @@ fn column<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, name: &str) -
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
-const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
      channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
@@ -104,6 +104,8 @@ fn tenant(row: &Row) -> Result<Tenant, StoreError> {
         id: column(row, "id")?,
         uid: column(row, "uid")?,
         name: column(row, "name")?,
+        ingest_per_second: column(row, "ingest_per_second")?,
+        ingest_burst: column(row, "ingest_burst")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
     }
@@ -400,8 +402,17 @@ impl Store for PostgresStore {
         self.client()
             .await?
             .execute(
-                "INSERT INTO tenants (id, uid, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&row.id, &row.uid, &row.name, &row.created_at, &row.updated_at],
+                "INSERT INTO tenants (id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &row.id,
+                    &row.uid,
+                    &row.name,
+                    &row.created_at,
+                    &row.updated_at,
+                    &row.ingest_per_second,
+                    &row.ingest_burst,
+                ],
             )
             .await
             .map_err(pg_error)?;
@@ -417,8 +428,9 @@ impl Store for PostgresStore {
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let row = TenantRow::encode(tenant);
         self.execute_one(
-            "UPDATE tenants SET uid = $2, name = $3, updated_at = $4 WHERE id = $1",
-            &[&row.id, &row.uid, &row.name, &row.updated_at],
+            "UPDATE tenants SET uid = $2, name = $3, updated_at = $4, ingest_per_second = $5, ingest_burst = $6
+             WHERE id = $1",
+            &[&row.id, &row.uid, &row.name, &row.updated_at, &row.ingest_per_second, &row.ingest_burst],
         )
         .await
     }

@@ -120,7 +120,7 @@ const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
         FROM t WHERE t.tenant_id IS NOT NULL)
     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?3";
 
-const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, \
      retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version";
@@ -138,6 +138,8 @@ fn tenant(row: &Row<'_>) -> Result<Tenant, StoreError> {
         id: column(row, "id")?,
         uid: column(row, "uid")?,
         name: column(row, "name")?,
+        ingest_per_second: column(row, "ingest_per_second")?,
+        ingest_burst: column(row, "ingest_burst")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     }
@@ -356,8 +358,17 @@ impl Store for SqliteStore {
         self.call(move |connection, _| {
             connection
                 .execute(
-                    "INSERT INTO tenants (id, uid, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![row.id, row.uid, row.name, micros(&row.created_at), micros(&row.updated_at)],
+                    "INSERT INTO tenants (id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        row.id,
+                        row.uid,
+                        row.name,
+                        micros(&row.created_at),
+                        micros(&row.updated_at),
+                        row.ingest_per_second,
+                        row.ingest_burst
+                    ],
                 )
                 .map_err(sqlite_error)?;
             Ok(())
@@ -379,8 +390,9 @@ impl Store for SqliteStore {
         self.call(move |connection, _| {
             execute_one(
                 connection,
-                "UPDATE tenants SET uid = ?2, name = ?3, updated_at = ?4 WHERE id = ?1",
-                params![row.id, row.uid, row.name, micros(&row.updated_at)],
+                "UPDATE tenants SET uid = ?2, name = ?3, updated_at = ?4, ingest_per_second = ?5, ingest_burst = ?6
+                 WHERE id = ?1",
+                params![row.id, row.uid, row.name, micros(&row.updated_at), row.ingest_per_second, row.ingest_burst],
             )
         })
         .await
