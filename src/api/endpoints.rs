@@ -18,6 +18,7 @@ use crate::domain::ids::{EndpointId, TenantId};
 use crate::domain::names::{Channel, EventTypeName, parse_description};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
+use crate::domain::throttle::Throttle;
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::domain::versions::ApiVersionName;
 use crate::store::{Endpoint, StoreError};
@@ -40,6 +41,10 @@ pub struct EndpointOut {
     pub retry_schedule: Option<Vec<u64>>,
     /// The API version payloads are rendered in; `null` when the deployment defines no versions.
     pub api_version: Option<String>,
+    /// At most this many deliveries per second, across all workers; `null` for no limit.
+    pub delivery_rate_per_second: Option<u32>,
+    /// At most this many requests in flight at once, across all workers; `null` for no limit.
+    pub max_in_flight: Option<u32>,
     pub enabled: bool,
     /// Why the endpoint was disabled, when it was.
     pub disabled_reason: Option<String>,
@@ -63,6 +68,8 @@ impl From<Endpoint> for EndpointOut {
             headers: endpoint.headers.as_map().clone(),
             retry_schedule: endpoint.retry_schedule.map(|schedule| schedule.seconds().to_vec()),
             api_version: endpoint.api_version.map(|version| version.to_string()),
+            delivery_rate_per_second: endpoint.throttle.per_second.map(|rate| rate.get()),
+            max_in_flight: endpoint.throttle.max_in_flight.map(|max| max.get()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason,
             created_at: endpoint.created_at,
@@ -92,6 +99,10 @@ pub struct CreateEndpoint {
     pub retry_schedule: Option<Vec<u64>>,
     /// The API version to render payloads in; the newest when absent. Upgrading later is an update.
     pub api_version: Option<String>,
+    /// Deliveries per second to this endpoint, 1 to 10,000; absent for no limit.
+    pub delivery_rate_per_second: Option<i64>,
+    /// Concurrent requests to this endpoint, 1 to 10,000; absent for no limit.
+    pub max_in_flight: Option<i64>,
     /// Defaults to true.
     pub enabled: Option<bool>,
 }
@@ -114,6 +125,14 @@ pub struct UpdateEndpoint {
     pub headers: Option<BTreeMap<String, String>>,
     /// Pins the endpoint to another existing API version.
     pub api_version: Option<String>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "crate::api::json::present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub delivery_rate_per_second: Option<Option<i64>>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "crate::api::json::present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub max_in_flight: Option<Option<i64>>,
     /// `null` returns to the deployment's schedule.
     #[serde(default, deserialize_with = "crate::api::json::present")]
     #[schema(value_type = Option<Vec<u64>>, nullable)]
@@ -248,6 +267,12 @@ pub async fn create_endpoint(
         Some(seconds) => errors.check("retry_schedule", RetrySchedule::parse(seconds)).map(Some),
     };
     let api_version = pin_version(&state, &mut errors, body.api_version.as_deref()).await?;
+    let throttle = Throttle {
+        per_second: body
+            .delivery_rate_per_second
+            .and_then(|raw| errors.check("delivery_rate_per_second", Throttle::parse_limit(raw))),
+        max_in_flight: body.max_in_flight.and_then(|raw| errors.check("max_in_flight", Throttle::parse_limit(raw))),
+    };
     let event_types = event_types.map_or(Some(None), |parsed| parsed.map(Some));
     let channels = channels.map_or(Some(None), |parsed| parsed.map(Some));
     if let Some(event_types) = &event_types {
@@ -278,6 +303,7 @@ pub async fn create_endpoint(
         secret,
         retry_schedule,
         api_version,
+        throttle,
         enabled: body.enabled.unwrap_or(true),
         disabled_reason: None,
         created_at: now,
@@ -390,6 +416,24 @@ pub async fn update_endpoint(
     }
     if let Some(headers) = body.headers.as_ref().and_then(|raw| parse_headers(&mut errors, raw)) {
         endpoint.headers = headers;
+    }
+    match body.delivery_rate_per_second {
+        None => {}
+        Some(None) => endpoint.throttle.per_second = None,
+        Some(Some(raw)) => {
+            if let Some(rate) = errors.check("delivery_rate_per_second", Throttle::parse_limit(raw)) {
+                endpoint.throttle.per_second = Some(rate);
+            }
+        }
+    }
+    match body.max_in_flight {
+        None => {}
+        Some(None) => endpoint.throttle.max_in_flight = None,
+        Some(Some(raw)) => {
+            if let Some(max) = errors.check("max_in_flight", Throttle::parse_limit(raw)) {
+                endpoint.throttle.max_in_flight = Some(max);
+            }
+        }
     }
     if body.api_version.is_some() {
         endpoint.api_version = pin_version(&state, &mut errors, body.api_version.as_deref()).await?;

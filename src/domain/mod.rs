@@ -11,6 +11,7 @@ pub mod limits;
 pub mod names;
 pub mod retry;
 pub mod secret;
+pub mod throttle;
 pub mod token;
 pub mod validation;
 pub mod versions;

@@ -27,6 +27,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 3, "versions"),
     migration!("postgres", 4, "fairness"),
     migration!("postgres", 5, "tenant_limits"),
+    migration!("postgres", 6, "endpoint_throttle"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -34,6 +35,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 3, "versions"),
     migration!("sqlite", 4, "fairness"),
     migration!("sqlite", 5, "tenant_limits"),
+    migration!("sqlite", 6, "endpoint_throttle"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

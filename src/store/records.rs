@@ -13,6 +13,7 @@ use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
+use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
 
@@ -56,6 +57,8 @@ pub struct Endpoint {
     pub retry_schedule: Option<RetrySchedule>,
     /// The API version payloads are rendered in; `None` when no versions are defined.
     pub api_version: Option<ApiVersionName>,
+    /// Delivery rate and concurrency limits, enforced across all workers.
+    pub throttle: Throttle,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -13,6 +13,7 @@ use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::secret::SigningSecret;
+use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
 use crate::store::records::{
@@ -110,6 +111,8 @@ pub struct EndpointRow {
     /// JSON array of seconds, or `None` for the deployment default.
     pub retry_schedule: Option<String>,
     pub api_version: Option<String>,
+    pub delivery_per_second: Option<i32>,
+    pub max_in_flight: Option<i32>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -162,6 +165,8 @@ impl EndpointRow {
                 .as_ref()
                 .map(|schedule| serde_json::Value::from(schedule.seconds()).to_string()),
             api_version: endpoint.api_version.as_ref().map(|version| version.to_string()),
+            delivery_per_second: endpoint.throttle.per_second.map(|rate| rate.get() as i32),
+            max_in_flight: endpoint.throttle.max_in_flight.map(|max| max.get() as i32),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason.clone(),
             created_at: endpoint.created_at,
@@ -191,6 +196,7 @@ impl EndpointRow {
                 })
                 .transpose()?,
             api_version: parse_version("endpoints.api_version", self.api_version)?,
+            throttle: throttle_of(self.delivery_per_second, self.max_in_flight)?,
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             created_at: self.created_at,
@@ -543,4 +549,16 @@ impl EventTypeVersionRow {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// An endpoint's throttle from its two columns.
+pub fn throttle_of(delivery_per_second: Option<i32>, max_in_flight: Option<i32>) -> Result<Throttle, StoreError> {
+    Ok(Throttle {
+        per_second: delivery_per_second
+            .map(|rate| Throttle::parse_limit(rate.into()).map_err(|e| corrupt("endpoints.delivery_per_second", e)))
+            .transpose()?,
+        max_in_flight: max_in_flight
+            .map(|max| Throttle::parse_limit(max.into()).map_err(|e| corrupt("endpoints.max_in_flight", e)))
+            .transpose()?,
+    })
 }

@@ -41,6 +41,7 @@ async fn tenant_with_endpoint(store: &dyn Store, uid: &str) -> TenantId {
         secret: SigningSecret::generate(),
         retry_schedule: None,
         api_version: None,
+        throttle: Default::default(),
         enabled: true,
         disabled_reason: None,
         created_at: now,

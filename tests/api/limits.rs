@@ -1,14 +1,20 @@
 //! Per-tenant ingest limits: 429 with Retry-After and RateLimit-* headers over the limit,
 //! tenants independent, overrides honoured, batches refused whole, bad limits refused.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
+use crate::common::receiver::{Behaviour, Receiver};
 use crate::common::{TestApp, expect_problem, expect_status, problem_fields};
 
 conformance!(
     over_the_limit_requests_get_429_with_rate_limit_headers,
     a_batch_over_the_remaining_budget_is_refused_whole,
     invalid_limits_are_422_and_null_restores_the_default,
+    a_rate_limited_endpoint_gets_one_delivery_per_interval_without_spending_attempts,
+    an_in_flight_cap_holds_deliveries_back,
+    invalid_endpoint_limits_are_422,
 );
 
 fn event(key: Option<&str>) -> Value {
@@ -81,4 +87,96 @@ async fn invalid_limits_are_422_and_null_restores_the_default(app: TestApp) {
     assert_eq!(problem_fields(&problem), ["ingest_rate_limit"]);
     let cleared = expect_status(app.patch("/v1/tenants/limited", &json!({"ingest_rate_limit": null})).await, 200).await;
     assert!(cleared["ingest_rate_limit"].is_null());
+}
+
+/// Submits `count` events to `acme` and returns their delivery ids.
+async fn deliveries_of(app: &TestApp, count: usize) -> Vec<String> {
+    let events: Vec<Value> = (0..count).map(|n| json!({"event_type": "invoice.paid", "payload": {"n": n}})).collect();
+    let accepted =
+        expect_status(app.post("/v1/tenants/acme/events/batch", &json!({"events": events})).await, 202).await;
+    let mut ids = Vec::new();
+    for event in accepted["data"].as_array().unwrap() {
+        for delivery in app.event_deliveries(event["id"].as_str().unwrap()).await {
+            ids.push(delivery["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+/// With the clock frozen, held-back deliveries stay held: each clock step lets exactly one more through.
+async fn release_one_per_step(app: &TestApp, receiver: &Receiver, path: &str, count: usize, step: chrono::Duration) {
+    for expected in 1..=count {
+        let seen = receiver.wait_for(Some(path), expected, Duration::from_secs(10)).await;
+        assert_eq!(seen.len(), expected);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(receiver.requests_to(path).len(), expected, "nothing more is sent before the clock moves");
+        app.clock.advance(step);
+    }
+}
+
+async fn a_rate_limited_endpoint_gets_one_delivery_per_interval_without_spending_attempts(app: TestApp) {
+    let receiver = Receiver::start().await;
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    let endpoint =
+        app.create_endpoint("acme", &json!({"url": receiver.url("/limited"), "delivery_rate_per_second": 2})).await;
+    assert_eq!(endpoint["delivery_rate_per_second"], 2);
+    let ids = deliveries_of(&app, 4).await;
+    receiver.wait_for(Some("/limited"), 1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut held = 0;
+    for id in &ids {
+        let delivery = expect_status(app.get(&format!("/v1/tenants/acme/deliveries/{id}")).await, 200).await;
+        if delivery["attempt_count"] == 0 {
+            assert_eq!(delivery["status"], "pending", "held back, not failed");
+            held += 1;
+        }
+    }
+    assert_eq!(held, 3, "one sent at once, three held for later slots");
+    release_one_per_step(&app, &receiver, "/limited", 4, chrono::Duration::seconds(1)).await;
+    for id in &ids {
+        let delivery = app.wait_for_delivery(id, |d| d["status"] == "succeeded").await;
+        assert_eq!(delivery["attempt_count"], 1, "holding back spent no attempt");
+    }
+}
+
+async fn an_in_flight_cap_holds_deliveries_back(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/capped", Behaviour::Slow { delay: Duration::from_millis(600), status: 200 });
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    app.create_endpoint("acme", &json!({"url": receiver.url("/capped"), "max_in_flight": 1})).await;
+    let ids = deliveries_of(&app, 3).await;
+    for expected in 1..=3 {
+        receiver.wait_for(Some("/capped"), expected, Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(receiver.requests_to("/capped").len(), expected, "one request at a time");
+        // Let the request in flight finish, then move the clock past the hold.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        app.clock.advance(chrono::Duration::seconds(1));
+    }
+    for id in &ids {
+        let delivery = app.wait_for_delivery(id, |d| d["status"] == "succeeded").await;
+        assert_eq!(delivery["attempt_count"], 1);
+    }
+}
+
+async fn invalid_endpoint_limits_are_422(app: TestApp) {
+    app.create_tenant("acme").await;
+    for (field, value) in [
+        ("delivery_rate_per_second", json!(0)),
+        ("delivery_rate_per_second", json!(-1)),
+        ("delivery_rate_per_second", json!(10_001)),
+        ("max_in_flight", json!(0)),
+        ("max_in_flight", json!(1_000_000)),
+    ] {
+        let body = json!({"url": "https://example.com/", field: value});
+        let problem = expect_problem(app.post("/v1/tenants/acme/endpoints", &body).await, 422).await;
+        assert_eq!(problem_fields(&problem), [field], "{field} = {value}");
+    }
+    let endpoint = app.create_endpoint("acme", &json!({"url": "https://example.com/", "max_in_flight": 5})).await;
+    let path = format!("/v1/tenants/acme/endpoints/{}", endpoint["id"].as_str().unwrap());
+    expect_problem(app.patch(&path, &json!({"max_in_flight": 0})).await, 422).await;
+    let cleared = expect_status(app.patch(&path, &json!({"max_in_flight": null})).await, 200).await;
+    assert!(cleared["max_in_flight"].is_null());
 }

@@ -2,6 +2,7 @@
 //! processes share one database and coordinate only through it (advisory locks for migrations,
 //! row locks and `SKIP LOCKED` for work).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -17,13 +18,14 @@ use tokio_postgres::{NoTls, Row};
 use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
+use crate::domain::throttle::{self, Verdict};
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
-    TenantRow, TokenRow, transition_columns,
+    TenantRow, TokenRow, throttle_of, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
@@ -77,7 +79,7 @@ const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
      channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
-     disabled_reason, created_at, updated_at, api_version";
+     disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight";
 const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads";
 const DELIVERY_COLUMNS: &str =
     "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
@@ -95,6 +97,10 @@ const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
                 ORDER BY d.tenant_id LIMIT 1)
         FROM t WHERE t.tenant_id IS NOT NULL)
     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $3";
+/// Gives a leased delivery back without an attempt, if the lease is still held.
+const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+        due_at = $4, claim_token = NULL
+    WHERE tenant_id = $1 AND id = $2 AND claim_token = $3";
 /// The channel workers LISTEN on for new work.
 const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
@@ -275,6 +281,8 @@ impl PostgresStore {
             secret: column(row, "secret")?,
             retry_schedule: column(row, "retry_schedule")?,
             api_version: column(row, "api_version")?,
+            delivery_per_second: column(row, "delivery_per_second")?,
+            max_in_flight: column(row, "max_in_flight")?,
             enabled: column(row, "enabled")?,
             disabled_reason: column(row, "disabled_reason")?,
             created_at: column(row, "created_at")?,
@@ -341,6 +349,78 @@ impl PostgresStore {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+    }
+
+    /// Applies each throttled endpoint's limits to freshly claimed deliveries: the endpoint row is
+    /// locked, so every worker sees the same `next_send_at` and in-flight count. Held-back
+    /// deliveries are released to their slot without an attempt.
+    async fn apply_throttles(
+        &self,
+        client: &mut deadpool_postgres::Client,
+        now: DateTime<Utc>,
+        claimed: Vec<(Delivery, String)>,
+    ) -> Result<Vec<(Delivery, String)>, StoreError> {
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (index, (delivery, _)) in claimed.iter().enumerate() {
+            groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
+        }
+        let mut keep = vec![true; claimed.len()];
+        for ((tenant, endpoint), indexes) in groups {
+            let limits = client
+                .query_opt(
+                    "SELECT delivery_per_second, max_in_flight FROM endpoints WHERE tenant_id = $1 AND id = $2",
+                    &[&tenant, &endpoint],
+                )
+                .await
+                .map_err(pg_error)?;
+            let Some(limits) = limits else { continue };
+            let throttle = throttle_of(column(&limits, "delivery_per_second")?, column(&limits, "max_in_flight")?)?;
+            if !throttle.is_limited() {
+                continue;
+            }
+            let claim_token = &claimed[indexes[0]].1;
+            let transaction = client.transaction().await.map_err(pg_error)?;
+            let state = transaction
+                .query_one(
+                    "SELECT next_send_at,
+                            (SELECT count(*) FROM deliveries
+                             WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'delivering' AND due_at > $3
+                               AND claim_token <> $4) AS in_flight
+                     FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                    &[&tenant, &endpoint, &now, claim_token],
+                )
+                .await
+                .map_err(pg_error)?;
+            let in_flight: i64 = column(&state, "in_flight")?;
+            let (verdicts, next_send_at) = throttle::decide(
+                throttle,
+                now,
+                column(&state, "next_send_at")?,
+                u32::try_from(in_flight).unwrap_or(u32::MAX),
+                indexes.len(),
+            );
+            for (index, verdict) in indexes.into_iter().zip(verdicts) {
+                if let Verdict::HoldUntil(due_at) = verdict {
+                    let (delivery, token) = &claimed[index];
+                    transaction
+                        .execute(RELEASE_SQL, &[&tenant, &delivery.id.as_str(), token, &due_at])
+                        .await
+                        .map_err(pg_error)?;
+                    keep[index] = false;
+                }
+            }
+            if let Some(next_send_at) = next_send_at {
+                transaction
+                    .execute(
+                        "UPDATE endpoints SET next_send_at = $3 WHERE tenant_id = $1 AND id = $2",
+                        &[&tenant, &endpoint, &next_send_at],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+            }
+            transaction.commit().await.map_err(pg_error)?;
+        }
+        Ok(claimed.into_iter().zip(keep).filter_map(|(claim, kept)| kept.then_some(claim)).collect())
     }
 
     async fn claimed_details(
@@ -512,9 +592,10 @@ impl Store for PostgresStore {
             .await?
             .execute(
                 "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
-                                        enabled, disabled_reason, created_at, updated_at, retry_schedule, api_version)
+                                        enabled, disabled_reason, created_at, updated_at, retry_schedule, api_version,
+                                        delivery_per_second, max_in_flight)
                  VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12,
-                         $13::text::jsonb, $14)",
+                         $13::text::jsonb, $14, $15, $16)",
                 &[
                     &row.tenant_id,
                     &row.id,
@@ -530,6 +611,8 @@ impl Store for PostgresStore {
                     &row.updated_at,
                     &row.retry_schedule,
                     &row.api_version,
+                    &row.delivery_per_second,
+                    &row.max_in_flight,
                 ],
             )
             .await
@@ -548,7 +631,7 @@ impl Store for PostgresStore {
         self.execute_one(
             "UPDATE endpoints SET url = $3, description = $4, event_types = $5::text::jsonb, channels = $6::text::jsonb,
                     headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11,
-                    retry_schedule = $12::text::jsonb, api_version = $13
+                    retry_schedule = $12::text::jsonb, api_version = $13, delivery_per_second = $14, max_in_flight = $15
              WHERE tenant_id = $1 AND id = $2",
             &[
                 &row.tenant_id,
@@ -564,6 +647,8 @@ impl Store for PostgresStore {
                 &row.updated_at,
                 &row.retry_schedule,
                 &row.api_version,
+                &row.delivery_per_second,
+                &row.max_in_flight,
             ],
         )
         .await
@@ -776,7 +861,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let due_tenants = |after: String| {
             let client = &client;
             async move {
@@ -816,6 +901,7 @@ impl Store for PostgresStore {
                 claimed.push((delivery(row)?, claim_token.clone()));
             }
         }
+        let claimed = self.apply_throttles(&mut client, now, claimed).await?;
         self.claimed_details(&client, claimed).await
     }
 
@@ -875,12 +961,7 @@ impl Store for PostgresStore {
         let released = self
             .client()
             .await?
-            .execute(
-                "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-                        due_at = $4, claim_token = NULL
-                 WHERE tenant_id = $1 AND id = $2 AND claim_token = $3",
-                &[&delivery.tenant_id.as_str(), &delivery.id.as_str(), &claim_token, &due_at],
-            )
+            .execute(RELEASE_SQL, &[&delivery.tenant_id.as_str(), &delivery.id.as_str(), &claim_token, &due_at])
             .await
             .map_err(pg_error)?;
         if released > 0 {

@@ -2,6 +2,7 @@
 //! `outhook serve` work with nothing else installed. Calls are blocking, so every one runs on
 //! tokio's blocking pool, never on an async worker thread.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,13 +15,14 @@ use tokio::sync::Notify;
 use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
+use crate::domain::throttle::{self, Verdict};
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, SQLITE};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
-    TenantRow, TokenRow, transition_columns,
+    TenantRow, TokenRow, throttle_of, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
@@ -120,10 +122,15 @@ const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
         FROM t WHERE t.tenant_id IS NOT NULL)
     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?3";
 
+/// Gives a leased delivery back without an attempt, if the lease is still held.
+const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+        due_at = ?4, claim_token = NULL
+    WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3";
+
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, \
-     retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version";
+     retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight";
 const EVENT_COLUMNS: &str =
     "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads";
 const DELIVERY_COLUMNS: &str =
@@ -169,6 +176,8 @@ fn endpoint(row: &Row<'_>, cipher: &SecretCipher) -> Result<Endpoint, StoreError
         secret: column(row, "secret")?,
         retry_schedule: column(row, "retry_schedule")?,
         api_version: column(row, "api_version")?,
+        delivery_per_second: column(row, "delivery_per_second")?,
+        max_in_flight: column(row, "max_in_flight")?,
         enabled: column(row, "enabled")?,
         disabled_reason: column(row, "disabled_reason")?,
         created_at: timestamp(row, "created_at")?,
@@ -266,6 +275,60 @@ fn insert_token_with(connection: &Connection, token: &Token) -> Result<(), Store
         )
         .map_err(sqlite_error)?;
     Ok(())
+}
+
+/// Applies each throttled endpoint's limits to freshly claimed deliveries, inside the claim's
+/// transaction (SQLite has one writer, so no row lock is needed). Held-back deliveries are
+/// released to their slot without an attempt.
+fn apply_throttles(
+    transaction: &Connection,
+    now: DateTime<Utc>,
+    claim_token: &str,
+    claimed: Vec<Delivery>,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (index, delivery) in claimed.iter().enumerate() {
+        groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
+    }
+    let mut keep = vec![true; claimed.len()];
+    for ((tenant, endpoint), indexes) in groups {
+        let state = query_optional(
+            transaction,
+            "SELECT delivery_per_second, max_in_flight, next_send_at,
+                    (SELECT count(*) FROM deliveries
+                     WHERE tenant_id = ?1 AND endpoint_id = ?2 AND status = 'delivering' AND due_at > ?3
+                       AND claim_token <> ?4) AS in_flight
+             FROM endpoints WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant, endpoint, micros(&now), claim_token],
+            |row| {
+                let throttle = throttle_of(column(row, "delivery_per_second")?, column(row, "max_in_flight")?)?;
+                Ok((throttle, optional_timestamp(row, "next_send_at")?, column::<i64>(row, "in_flight")?))
+            },
+        )?;
+        let Some((throttle, next_send_at, in_flight)) = state else { continue };
+        if !throttle.is_limited() {
+            continue;
+        }
+        let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
+        let (verdicts, next_send_at) = throttle::decide(throttle, now, next_send_at, in_flight, indexes.len());
+        for (index, verdict) in indexes.into_iter().zip(verdicts) {
+            if let Verdict::HoldUntil(due_at) = verdict {
+                transaction
+                    .execute(RELEASE_SQL, params![tenant, claimed[index].id.as_str(), claim_token, micros(&due_at)])
+                    .map_err(sqlite_error)?;
+                keep[index] = false;
+            }
+        }
+        if let Some(next_send_at) = next_send_at {
+            transaction
+                .execute(
+                    "UPDATE endpoints SET next_send_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+                    params![tenant, endpoint, micros(&next_send_at)],
+                )
+                .map_err(sqlite_error)?;
+        }
+    }
+    Ok(claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect())
 }
 
 impl SqliteStore {
@@ -487,8 +550,8 @@ impl Store for SqliteStore {
                 .execute(
                     "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
                                             enabled, disabled_reason, created_at, updated_at, retry_schedule,
-                                            api_version)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                            api_version, delivery_per_second, max_in_flight)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                     params![
                         row.tenant_id,
                         row.id,
@@ -503,7 +566,9 @@ impl Store for SqliteStore {
                         micros(&row.created_at),
                         micros(&row.updated_at),
                         row.retry_schedule,
-                        row.api_version
+                        row.api_version,
+                        row.delivery_per_second,
+                        row.max_in_flight
                     ],
                 )
                 .map_err(sqlite_error)?;
@@ -528,7 +593,7 @@ impl Store for SqliteStore {
                 connection,
                 "UPDATE endpoints SET url = ?3, description = ?4, event_types = ?5, channels = ?6, headers = ?7,
                         secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11, retry_schedule = ?12,
-                        api_version = ?13
+                        api_version = ?13, delivery_per_second = ?14, max_in_flight = ?15
                  WHERE tenant_id = ?1 AND id = ?2",
                 params![
                     row.tenant_id,
@@ -543,7 +608,9 @@ impl Store for SqliteStore {
                     row.disabled_reason,
                     micros(&row.updated_at),
                     row.retry_schedule,
-                    row.api_version
+                    row.api_version,
+                    row.delivery_per_second,
+                    row.max_in_flight
                 ],
             )
         })
@@ -807,6 +874,7 @@ impl Store for SqliteStore {
                 claims.got(rows.len());
                 claimed.extend(rows);
             }
+            let claimed = apply_throttles(&transaction, now, &claim_token, claimed)?;
             let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
             let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
             let mut details = Vec::with_capacity(claimed.len());
@@ -903,12 +971,7 @@ impl Store for SqliteStore {
         let released = self
             .call(move |connection, _| {
                 let released = connection
-                    .execute(
-                        "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-                                due_at = ?4, claim_token = NULL
-                         WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
-                        params![tenant_id, id, claim_token, micros(&due_at)],
-                    )
+                    .execute(RELEASE_SQL, params![tenant_id, id, claim_token, micros(&due_at)])
                     .map_err(sqlite_error)?;
                 Ok(released > 0)
             })
