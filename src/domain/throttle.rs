@@ -1,5 +1,6 @@
-//! Per-endpoint delivery throttling: at most `per_second` deliveries per second (GCRA, no burst)
-//! and at most `max_in_flight` requests at once, decided for a batch of claimed deliveries from
+//! Per-endpoint delivery throttling: at most `per_second` deliveries per second (GCRA with a
+//! burst of a tenth of a second's worth, at least 2, so a worker that comes back a little late
+//! can catch up on the slots that passed instead of losing them) and at most `max_in_flight` requests at once, decided for a batch of claimed deliveries from
 //! state every worker shares through the database. Held-back deliveries are given a time to
 //! come back, spread over future slots, and spend no attempt.
 
@@ -53,6 +54,11 @@ pub fn decide(
     count: usize,
 ) -> (Vec<Verdict>, Option<DateTime<Utc>>) {
     let interval = throttle.per_second.map(|rate| Duration::nanoseconds(1_000_000_000 / i64::from(rate.get())));
+    // How far ahead of `now` the schedule may run: (burst - 1) intervals.
+    let tolerance = throttle.per_second.zip(interval).map_or(Duration::zero(), |(rate, interval)| {
+        let burst = (rate.get() / 10).max(2);
+        interval * (burst as i32 - 1)
+    });
     let mut tat = next_send_at.unwrap_or(now).max(now);
     let mut in_flight = in_flight;
     let mut held = 0;
@@ -63,8 +69,8 @@ pub fn decide(
             continue;
         }
         match interval {
-            Some(interval) if tat > now => {
-                verdicts.push(Verdict::HoldUntil(tat + interval * held));
+            Some(interval) if tat > now + tolerance => {
+                verdicts.push(Verdict::HoldUntil(tat - tolerance + interval * held));
                 held += 1;
             }
             Some(interval) => {
@@ -90,24 +96,30 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_sends_one_per_interval_and_spreads_the_rest() {
+    fn a_rate_sends_its_burst_and_spreads_the_rest_over_later_slots() {
         let now = Utc::now();
         let (verdicts, next) = decide(rate(2), now, None, 0, 4);
         let half = Duration::milliseconds(500);
         assert_eq!(
             verdicts,
-            [
-                Verdict::Send,
-                Verdict::HoldUntil(now + half),
-                Verdict::HoldUntil(now + half * 2),
-                Verdict::HoldUntil(now + half * 3)
-            ]
+            [Verdict::Send, Verdict::Send, Verdict::HoldUntil(now + half), Verdict::HoldUntil(now + half * 2)]
         );
-        assert_eq!(next, Some(now + half));
+        assert_eq!(next, Some(now + half * 2));
         // Coming back at their slots, each one passes in turn.
         let (verdicts, next) = decide(rate(2), now + half, next, 0, 1);
         assert_eq!(verdicts, [Verdict::Send]);
-        assert_eq!(next, Some(now + half * 2));
+        assert_eq!(next, Some(now + half * 3));
+    }
+
+    #[test]
+    fn fast_rates_may_run_a_tenth_of_a_second_ahead() {
+        let now = Utc::now();
+        let (verdicts, next) = decide(rate(100), now, None, 0, 12);
+        let sent = verdicts.iter().filter(|verdict| **verdict == Verdict::Send).count();
+        assert_eq!(sent, 10, "a burst of 100 ms worth");
+        assert_eq!(next, Some(now + Duration::milliseconds(100)));
+        assert_eq!(verdicts[10], Verdict::HoldUntil(now + Duration::milliseconds(10)));
+        assert_eq!(verdicts[11], Verdict::HoldUntil(now + Duration::milliseconds(20)));
     }
 
     #[test]
