@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::HttpResponseBuilder;
@@ -16,6 +15,7 @@ use governor::{Quota, RateLimiter};
 use crate::api::errors::ApiError;
 use crate::domain::ids::TenantId;
 use crate::domain::limits::RateLimit;
+use crate::telemetry::INGEST_EVENTS_RATE_LIMITED;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -42,23 +42,12 @@ pub struct IngestLimiter {
     default: Option<RateLimit>,
     limiters: Mutex<HashMap<TenantId, (RateLimit, Arc<Limiter>)>>,
     clock: DefaultClock,
-    refused_events: AtomicU64,
 }
 
 impl IngestLimiter {
     /// `default` applies to tenants without an override; `None` means unlimited.
     pub fn new(default: Option<RateLimit>) -> Self {
-        Self {
-            default,
-            limiters: Mutex::new(HashMap::new()),
-            clock: DefaultClock::default(),
-            refused_events: AtomicU64::new(0),
-        }
-    }
-
-    /// Events refused since start, for metrics.
-    pub fn refused_events(&self) -> u64 {
-        self.refused_events.load(Ordering::Relaxed)
+        Self { default, limiters: Mutex::new(HashMap::new()), clock: DefaultClock::default() }
     }
 
     fn limiter(&self, tenant: &TenantId, limit: RateLimit) -> Arc<Limiter> {
@@ -86,7 +75,7 @@ impl IngestLimiter {
         let limiter = self.limiter(tenant, limit);
         let burst = limit.burst().get();
         let refuse = |retry_after_seconds: Option<u64>, detail: String| {
-            self.refused_events.fetch_add(events as u64, Ordering::Relaxed);
+            INGEST_EVENTS_RATE_LIMITED.add(events as u64);
             ApiError::RateLimited { limit: burst, retry_after_seconds, detail }
         };
         match limiter.check_n(cells) {
@@ -128,7 +117,7 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert_eq!(limiter.refused_events(), 1);
+        assert!(INGEST_EVENTS_RATE_LIMITED.get() >= 1);
         // Another tenant has its own budget.
         assert!(limiter.admit(&TenantId::generate(), None, 3).is_ok());
     }

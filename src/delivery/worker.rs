@@ -21,6 +21,7 @@ use crate::domain::envelope;
 use crate::domain::ids::AttemptId;
 use crate::domain::retry::{self, NextStep, RetrySchedule};
 use crate::store::{Attempt, ClaimedDelivery, DeliveryTransition, Store};
+use crate::telemetry::DELIVERIES_DEFERRED_DISABLED;
 
 /// How long a delivery to a disabled endpoint waits before it is looked at again. It spends no
 /// attempt meanwhile, so re-enabling the endpoint delivers the backlog.
@@ -116,6 +117,7 @@ impl Worker {
         let ClaimedDelivery { delivery, claim_token, event, endpoint } = claimed;
         if !endpoint.enabled {
             let due_at = self.clock.now() + DISABLED_ENDPOINT_RECHECK;
+            DELIVERIES_DEFERRED_DISABLED.add(1);
             if let Err(error) = self.store.release(&delivery, &claim_token, due_at).await {
                 tracing::warn!(%error, delivery = %delivery.id, "releasing a delivery of a disabled endpoint failed");
             }

@@ -31,6 +31,7 @@ use crate::store::{
     ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
     Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
 };
+use crate::telemetry::DELIVERIES_THROTTLED;
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
 const MIGRATION_LOCK: i64 = 0x6f75_7468_6f6f_6b01;
@@ -407,6 +408,7 @@ impl PostgresStore {
                         .await
                         .map_err(pg_error)?;
                     keep[index] = false;
+                    DELIVERIES_THROTTLED.add(1);
                 }
             }
             if let Some(next_send_at) = next_send_at {

@@ -28,6 +28,7 @@ use crate::store::{
     ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
     Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
 };
+use crate::telemetry::DELIVERIES_THROTTLED;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -317,6 +318,7 @@ fn apply_throttles(
                     .execute(RELEASE_SQL, params![tenant, claimed[index].id.as_str(), claim_token, micros(&due_at)])
                     .map_err(sqlite_error)?;
                 keep[index] = false;
+                DELIVERIES_THROTTLED.add(1);
             }
         }
         if let Some(next_send_at) = next_send_at {
