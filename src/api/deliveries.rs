@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use crate::api::AppState;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
+use crate::api::events::find_event;
 use crate::domain::delivery::DeliveryStatus;
-use crate::domain::ids::{DeliveryId, EventId};
+use crate::domain::ids::{DeliveryId, TenantId};
 use crate::store::{Attempt, Delivery};
 
 /// A delivery as the API shows it.
@@ -112,6 +113,12 @@ pub struct AttemptListOut {
     pub data: Vec<AttemptOut>,
 }
 
+/// The tenant's delivery with id `raw`, or 404 (also for ids that are not delivery ids).
+async fn find_delivery(state: &AppState, tenant_id: &TenantId, raw: &str) -> Result<Delivery, ApiError> {
+    let id = DeliveryId::parse(raw).map_err(|_| ApiError::NotFound("delivery"))?;
+    state.store.find_delivery(tenant_id, &id).await?.ok_or(ApiError::NotFound("delivery"))
+}
+
 /// List the deliveries of an event, one per endpoint it fanned out to.
 #[utoipa::path(
     get, path = "/v1/tenants/{tenant}/events/{event}/deliveries", tag = "deliveries", operation_id = "list_event_deliveries",
@@ -132,9 +139,8 @@ pub async fn list_event_deliveries(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let event_id = EventId::parse(&path.1).map_err(|_| ApiError::NotFound("event"))?;
-    state.store.find_event(&tenant.id, &event_id).await?.ok_or(ApiError::NotFound("event"))?;
-    let deliveries = state.store.list_event_deliveries(&tenant.id, &event_id).await?;
+    let event = find_event(&state, &tenant.id, &path.1).await?;
+    let deliveries = state.store.list_event_deliveries(&tenant.id, &event.id).await?;
     Ok(HttpResponse::Ok().json(DeliveryListOut { data: deliveries.into_iter().map(DeliveryOut::from).collect() }))
 }
 
@@ -158,8 +164,7 @@ pub async fn get_delivery(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let id = DeliveryId::parse(&path.1).map_err(|_| ApiError::NotFound("delivery"))?;
-    let delivery = state.store.find_delivery(&tenant.id, &id).await?.ok_or(ApiError::NotFound("delivery"))?;
+    let delivery = find_delivery(&state, &tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(DeliveryOut::from(delivery)))
 }
 
@@ -183,8 +188,7 @@ pub async fn list_delivery_attempts(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let id = DeliveryId::parse(&path.1).map_err(|_| ApiError::NotFound("delivery"))?;
-    state.store.find_delivery(&tenant.id, &id).await?.ok_or(ApiError::NotFound("delivery"))?;
-    let attempts = state.store.list_delivery_attempts(&tenant.id, &id).await?;
+    let delivery = find_delivery(&state, &tenant.id, &path.1).await?;
+    let attempts = state.store.list_delivery_attempts(&tenant.id, &delivery.id).await?;
     Ok(HttpResponse::Ok().json(AttemptListOut { data: attempts.into_iter().map(AttemptOut::from).collect() }))
 }

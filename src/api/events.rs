@@ -258,6 +258,12 @@ async fn parse_events(
     Ok(events)
 }
 
+/// The tenant's event with id `raw`, or 404 (also for ids that are not event ids).
+pub async fn find_event(state: &AppState, tenant_id: &TenantId, raw: &str) -> Result<Event, ApiError> {
+    let id = EventId::parse(raw).map_err(|_| ApiError::NotFound("event"))?;
+    state.store.find_event(tenant_id, &id).await?.ok_or(ApiError::NotFound("event"))
+}
+
 fn idempotency_header(request: &HttpRequest) -> Result<Option<&str>, ApiError> {
     match request.headers().get("idempotency-key") {
         None => Ok(None),
@@ -379,7 +385,6 @@ pub async fn get_event(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let id = EventId::parse(&path.1).map_err(|_| ApiError::NotFound("event"))?;
-    let event = state.store.find_event(&tenant.id, &id).await?.ok_or(ApiError::NotFound("event"))?;
+    let event = find_event(&state, &tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(EventOut::new(event, None)))
 }

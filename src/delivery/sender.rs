@@ -16,6 +16,10 @@ use crate::domain::delivery::ErrorKind;
 
 /// How much of a response body is kept for the attempt log.
 pub const RESPONSE_BODY_LIMIT: usize = 20 * 1024;
+/// Sent with every webhook, so subscribers can tell Outhook's requests apart.
+pub const USER_AGENT: &str = concat!("Outhook/", env!("CARGO_PKG_VERSION"));
+/// Every webhook body is JSON.
+pub const CONTENT_TYPE: &str = "application/json";
 
 /// The outcome of one POST, successful or not.
 #[derive(Debug, Clone)]
@@ -28,6 +32,11 @@ pub struct Response {
 }
 
 impl Response {
+    /// A failure decided before any request was made (e.g. the payload version is unavailable).
+    pub fn not_sent(kind: ErrorKind, message: String) -> Self {
+        Self { status: None, headers: None, body: None, error: Some((kind, message)), duration: Duration::ZERO }
+    }
+
     /// A 2xx status with no transport error.
     pub fn succeeded(&self) -> bool {
         self.error.is_none() && self.status.is_some_and(|status| (200..300).contains(&status))
@@ -107,7 +116,7 @@ impl Sender {
             .collect::<Result<_, _>>()?;
         let allowed = Arc::new(allowed);
         let client = reqwest::Client::builder()
-            .user_agent(concat!("Outhook/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -144,7 +153,7 @@ impl Sender {
         if let Err(blocked) = self.check_literal(url) {
             return failed(ErrorKind::Blocked, blocked.to_string());
         }
-        let mut request = self.client.post(url.clone()).header("content-type", "application/json").body(body);
+        let mut request = self.client.post(url.clone()).header("content-type", CONTENT_TYPE).body(body);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }

@@ -13,19 +13,48 @@ use tokio::task::JoinSet;
 use chrono::{DateTime, Utc};
 
 use crate::delivery::render::Renderer;
-use crate::delivery::sender::{Response, Sender};
+use crate::delivery::sender::{CONTENT_TYPE, Response, Sender, USER_AGENT};
 use crate::delivery::signer;
 use crate::domain::clock::Clock;
 use crate::domain::delivery::{AttemptTrigger, ErrorKind};
 use crate::domain::envelope;
 use crate::domain::ids::AttemptId;
 use crate::domain::retry::{self, NextStep, RetrySchedule};
-use crate::store::{Attempt, ClaimedDelivery, DeliveryTransition, Store};
+use crate::store::{Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Store};
 use crate::telemetry::DELIVERIES_DEFERRED_DISABLED;
 
 /// How long a delivery to a disabled endpoint waits before it is looked at again. It spends no
 /// attempt meanwhile, so re-enabling the endpoint delivers the backlog.
 const DISABLED_ENDPOINT_RECHECK: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The attempt log entry for one try of `delivery`, whatever its outcome.
+fn attempt_record(
+    delivery: &Delivery,
+    endpoint: &Endpoint,
+    started_at: DateTime<Utc>,
+    request_headers: BTreeMap<String, String>,
+    response: Response,
+) -> Attempt {
+    Attempt {
+        tenant_id: delivery.tenant_id.clone(),
+        id: AttemptId::generate(),
+        delivery_id: delivery.id.clone(),
+        event_id: delivery.event_id.clone(),
+        endpoint_id: delivery.endpoint_id.clone(),
+        attempt_number: delivery.attempt_count + 1,
+        trigger: AttemptTrigger::Scheduled,
+        started_at,
+        duration_ms: response.duration.as_millis().min(i64::MAX as u128) as i64,
+        url: endpoint.url.as_str().to_owned(),
+        request_headers,
+        succeeded: response.succeeded(),
+        response_status: response.status,
+        response_headers: response.headers,
+        response_body: response.body,
+        error_kind: response.error.as_ref().map(|(kind, _)| *kind),
+        error_message: response.error.map(|(_, message)| message),
+    }
+}
 
 /// What a worker needs besides the store.
 pub struct WorkerOptions {
@@ -127,25 +156,8 @@ impl Worker {
         let rendered = match self.renderer.render(&event, endpoint.api_version.as_ref()).await {
             Ok(Ok(rendered)) => rendered,
             Ok(Err(unavailable)) => {
-                let attempt = Attempt {
-                    tenant_id: delivery.tenant_id.clone(),
-                    id: AttemptId::generate(),
-                    delivery_id: delivery.id.clone(),
-                    event_id: delivery.event_id.clone(),
-                    endpoint_id: delivery.endpoint_id.clone(),
-                    attempt_number: delivery.attempt_count + 1,
-                    trigger: AttemptTrigger::Scheduled,
-                    started_at,
-                    duration_ms: 0,
-                    url: endpoint.url.as_str().to_owned(),
-                    request_headers: BTreeMap::new(),
-                    response_status: None,
-                    response_headers: None,
-                    response_body: None,
-                    error_kind: Some(ErrorKind::VersionUnavailable),
-                    error_message: Some(unavailable.to_string()),
-                    succeeded: false,
-                };
+                let response = Response::not_sent(ErrorKind::VersionUnavailable, unavailable.to_string());
+                let attempt = attempt_record(&delivery, &endpoint, started_at, BTreeMap::new(), response);
                 // Retrying cannot make the version appear: dead-letter at once.
                 self.record(&attempt, &claim_token, DeliveryTransition::Exhausted, started_at).await;
                 return;
@@ -173,8 +185,8 @@ impl Worker {
             headers.push(("outhook-api-version".to_owned(), version.to_string()));
         }
         let mut recorded_headers: BTreeMap<String, String> = headers.iter().cloned().collect();
-        recorded_headers.insert("content-type".into(), "application/json".into());
-        recorded_headers.insert("user-agent".into(), concat!("Outhook/", env!("CARGO_PKG_VERSION")).into());
+        recorded_headers.insert("content-type".into(), CONTENT_TYPE.into());
+        recorded_headers.insert("user-agent".into(), USER_AGENT.into());
         for (name, value) in endpoint.headers.as_map() {
             headers.push((name.clone(), value.clone()));
             // Custom headers often carry the subscriber's credentials: never log their values.
@@ -184,25 +196,7 @@ impl Worker {
         let finished_at = self.clock.now();
         let attempt_number = delivery.attempt_count + 1;
         let transition = self.transition(&response, endpoint.retry_schedule.as_ref(), attempt_number, finished_at);
-        let attempt = Attempt {
-            tenant_id: delivery.tenant_id.clone(),
-            id: AttemptId::generate(),
-            delivery_id: delivery.id.clone(),
-            event_id: delivery.event_id.clone(),
-            endpoint_id: delivery.endpoint_id.clone(),
-            attempt_number,
-            trigger: AttemptTrigger::Scheduled,
-            started_at,
-            duration_ms: response.duration.as_millis().min(i64::MAX as u128) as i64,
-            url: endpoint.url.as_str().to_owned(),
-            request_headers: recorded_headers,
-            succeeded: response.succeeded(),
-            response_status: response.status,
-            response_headers: response.headers,
-            response_body: response.body,
-            error_kind: response.error.as_ref().map(|(kind, _)| *kind),
-            error_message: response.error.map(|(_, message)| message),
-        };
+        let attempt = attempt_record(&delivery, &endpoint, started_at, recorded_headers, response);
         self.record(&attempt, &claim_token, transition, finished_at).await;
     }
 

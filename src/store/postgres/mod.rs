@@ -960,14 +960,13 @@ impl Store for PostgresStore {
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let released = self
-            .client()
-            .await?
+        let client = self.client().await?;
+        let released = client
             .execute(RELEASE_SQL, &[&delivery.tenant_id.as_str(), &delivery.id.as_str(), &claim_token, &due_at])
             .await
             .map_err(pg_error)?;
         if released > 0 {
-            self.client().await?.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+            client.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
         }
         Ok(released > 0)
     }
