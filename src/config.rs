@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::health::HealthPolicy;
 use crate::domain::retry::RetrySchedule;
 
 /// Why configuration could not be loaded.
@@ -32,6 +33,19 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub ingest: IngestSettings,
     pub delivery: DeliverySettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long delivery logs are kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Events (with their deliveries and attempts) older than this many days are deleted once no delivery of theirs is still pending; 0 keeps everything.
+    pub days: u32,
+    /// How often workers prune (s).
+    pub interval_seconds: u64,
+    /// Events deleted per transaction, so pruning never holds up delivery.
+    pub batch_size: usize,
 }
 
 /// Limits on submitted events.
@@ -71,6 +85,14 @@ pub struct DeliverySettings {
     pub allowed_networks: Vec<String>,
     /// How long shutdown waits for in-flight requests before leaving them to lease expiry (ms).
     pub shutdown_grace_ms: u64,
+    /// Consecutive failed attempts that open an endpoint's circuit (deliveries then wait without spending attempts); 0 disables the breaker.
+    pub circuit_failure_threshold: u32,
+    /// How long an open circuit waits before one probe delivery is let through (s).
+    pub circuit_cooldown_seconds: u64,
+    /// An endpoint failing without any success for this long is disabled automatically (hours); 0 never disables.
+    pub disable_after_hours: u64,
+    /// Deliveries requeued per transaction by `recover`.
+    pub recovery_batch_size: usize,
 }
 
 /// The HTTP API.
@@ -104,6 +126,8 @@ pub struct SecuritySettings {
     /// into `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).
     #[serde(serialize_with = "serialize_secret")]
     pub encryption_key: SecretString,
+    /// How long a rotated-out signing secret keeps signing alongside the new one (s).
+    pub secret_rotation_grace_seconds: u64,
 }
 
 fn serialize_secret<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -119,6 +143,7 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             ingest: IngestSettings::default(),
             delivery: DeliverySettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -152,7 +177,17 @@ impl Default for DeliverySettings {
             retry_after_max_seconds: 3_600,
             allowed_networks: Vec::new(),
             shutdown_grace_ms: 30_000,
+            circuit_failure_threshold: 10,
+            circuit_cooldown_seconds: 60,
+            disable_after_hours: 5 * 24,
+            recovery_batch_size: 500,
         }
+    }
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { days: 30, interval_seconds: 300, batch_size: 1_000 }
     }
 }
 
@@ -164,7 +199,7 @@ impl Default for DatabaseSettings {
 
 impl Default for SecuritySettings {
     fn default() -> Self {
-        Self { encryption_key: SecretString::from("") }
+        Self { encryption_key: SecretString::from(""), secret_rotation_grace_seconds: 24 * 3600 }
     }
 }
 
@@ -187,6 +222,17 @@ impl Settings {
         figment.merge(env).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
+    /// The endpoint health rules in effect.
+    pub fn health_policy(&self) -> HealthPolicy {
+        let delivery = &self.delivery;
+        HealthPolicy {
+            failure_threshold: delivery.circuit_failure_threshold,
+            cooldown: seconds(delivery.circuit_cooldown_seconds),
+            disable_after: (delivery.disable_after_hours > 0)
+                .then(|| seconds(delivery.disable_after_hours.saturating_mul(3600))),
+        }
+    }
+
     /// The database URL in effect: the configured one, or the embedded SQLite file.
     pub fn database_url(&self) -> String {
         let configured = self.database.url.expose_secret();
@@ -196,6 +242,11 @@ impl Settings {
             configured.to_owned()
         }
     }
+}
+
+/// A configured number of seconds as a duration, saturating instead of overflowing.
+pub fn seconds(value: u64) -> chrono::Duration {
+    i64::try_from(value).ok().and_then(chrono::Duration::try_seconds).unwrap_or(chrono::Duration::MAX)
 }
 
 /// One documented setting: its key, default and meaning.
@@ -241,6 +292,11 @@ pub fn reference() -> Vec<SettingDoc> {
             String::new(),
             "Base64 of 32 bytes encrypting signing secrets at rest. Empty with SQLite: generated once into \
              `<data_dir>/encryption.key`. Required with PostgreSQL (every process needs the same key).",
+        ),
+        entry(
+            "security.secret_rotation_grace_seconds",
+            defaults.security.secret_rotation_grace_seconds.to_string(),
+            "How long a rotated-out signing secret keeps signing alongside the new one (s).",
         ),
         entry(
             "ingest.rate_per_second",
@@ -306,6 +362,41 @@ pub fn reference() -> Vec<SettingDoc> {
             "delivery.shutdown_grace_ms",
             defaults.delivery.shutdown_grace_ms.to_string(),
             "How long shutdown waits for in-flight requests before leaving them to lease expiry (ms).",
+        ),
+        entry(
+            "delivery.circuit_failure_threshold",
+            defaults.delivery.circuit_failure_threshold.to_string(),
+            "Consecutive failed attempts that open an endpoint's circuit (deliveries then wait without spending attempts); 0 disables the breaker.",
+        ),
+        entry(
+            "delivery.circuit_cooldown_seconds",
+            defaults.delivery.circuit_cooldown_seconds.to_string(),
+            "How long an open circuit waits before one probe delivery is let through (s).",
+        ),
+        entry(
+            "delivery.disable_after_hours",
+            defaults.delivery.disable_after_hours.to_string(),
+            "An endpoint failing without any success for this long is disabled automatically (hours); 0 never disables.",
+        ),
+        entry(
+            "delivery.recovery_batch_size",
+            defaults.delivery.recovery_batch_size.to_string(),
+            "Deliveries requeued per transaction by `recover`.",
+        ),
+        entry(
+            "retention.days",
+            defaults.retention.days.to_string(),
+            "Events (with their deliveries and attempts) older than this many days are deleted once no delivery of theirs is still pending; 0 keeps everything.",
+        ),
+        entry(
+            "retention.interval_seconds",
+            defaults.retention.interval_seconds.to_string(),
+            "How often workers prune (s).",
+        ),
+        entry(
+            "retention.batch_size",
+            defaults.retention.batch_size.to_string(),
+            "Events deleted per transaction, so pruning never holds up delivery.",
         ),
     ]
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use outhook::config::{Settings, reference_markdown};
+use outhook::delivery::maintenance;
 use outhook::domain::clock::{Clock, SystemClock};
 use outhook::domain::ids::TokenId;
 use outhook::domain::token::{PlainToken, TokenScope};
@@ -46,6 +47,12 @@ enum Command {
     Openapi,
     /// Print the configuration reference (docs/configuration.md).
     ConfigReference,
+    /// Delete events (with their deliveries and attempts) past the retention window, and exit.
+    Prune {
+        /// Keep this many days instead of `retention.days`.
+        #[arg(long)]
+        older_than_days: Option<u32>,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -86,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", reference_markdown());
             Ok(())
         }
+        Command::Prune { older_than_days } => prune(settings()?, *older_than_days).await,
         Command::Token { command: TokenCommand::Create { name, tenant } } => {
             create_token(settings()?, name, tenant.as_deref()).await
         }
@@ -109,6 +117,16 @@ async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     let backend = store_url.split(':').next().unwrap_or("?").to_owned();
     tracing::info!(port = application.port(), backend, ?role, "Outhook is running");
     application.run_until_stopped().await.context("serving HTTP")
+}
+
+async fn prune(settings: Settings, older_than_days: Option<u32>) -> anyhow::Result<()> {
+    let days = older_than_days.unwrap_or(settings.retention.days);
+    anyhow::ensure!(days > 0, "retention is off (retention.days = 0); pass --older-than-days to prune anyway");
+    let store = open_store(&settings, MigrationMode::Apply).await?;
+    let before = SystemClock.now() - chrono::Duration::days(i64::from(days));
+    let deleted = maintenance::prune(store.as_ref(), before, settings.retention.batch_size).await?;
+    eprintln!("pruned {deleted} events created before {before} (and their deliveries and attempts)");
+    Ok(())
 }
 
 async fn create_token(settings: Settings, name: &str, tenant: Option<&str>) -> anyhow::Result<()> {

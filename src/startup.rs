@@ -15,15 +15,21 @@ use tokio::sync::watch;
 use crate::api::json::BodyLimit;
 use crate::api::limits::IngestLimiter;
 use crate::api::{self, AppState};
-use crate::config::Settings;
+use crate::config::{self, Settings};
+use crate::delivery::maintenance::{Maintenance, MaintenanceOptions};
 use crate::delivery::sender::Sender;
 use crate::delivery::worker::{Worker, WorkerOptions};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::ids::TokenId;
 use crate::domain::limits::RateLimit;
+use crate::domain::names::EventTypeName;
+use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::{PlainToken, TokenScope};
-use crate::store::{self, DatabaseUrl, MigrationMode, SecretCipher, Store, StoreError, StoreOptions, Token};
+use crate::store::{
+    self, CompletionRules, DatabaseUrl, EventType, MigrationMode, SecretCipher, Store, StoreError, StoreOptions,
+    Tenant, Token,
+};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -135,11 +141,67 @@ fn build_worker(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock
         batch_size: delivery.batch_size.max(1),
         lease: Duration::from_millis(delivery.lease_ms),
         poll_interval: Duration::from_millis(delivery.poll_interval_ms.max(1)),
-        default_schedule: default_schedule(settings)?,
+        rules: CompletionRules { health: settings.health_policy(), default_schedule: default_schedule(settings)? },
         retry_after_cap: Duration::from_secs(delivery.retry_after_max_seconds),
         shutdown_grace: Duration::from_millis(delivery.shutdown_grace_ms),
     };
     Ok(Worker::new(store, sender, clock, options))
+}
+
+fn build_maintenance(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Maintenance {
+    let retention = &settings.retention;
+    let options = MaintenanceOptions {
+        recovery_batch: settings.delivery.recovery_batch_size,
+        retention: (retention.days > 0).then(|| chrono::Duration::days(i64::from(retention.days))),
+        prune_interval: Duration::from_secs(retention.interval_seconds.max(1)),
+        prune_batch: retention.batch_size,
+        poll_interval: Duration::from_millis(settings.delivery.poll_interval_ms.max(1)),
+    };
+    Maintenance::new(store, clock, options)
+}
+
+/// Creates the operations tenant and the operational event types if they are missing, so the
+/// admin only has to add endpoints to `outhook-operations` to receive Outhook's own events.
+pub async fn ensure_operations(store: &dyn Store, clock: &dyn Clock) -> Result<(), StoreError> {
+    let now = clock.now();
+    let tenant = Tenant {
+        id: operations::tenant_id(),
+        uid: operations::tenant_uid(),
+        name: "Outhook operational webhooks".into(),
+        ingest_limit: None,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.find_tenant(operations::TENANT_ID).await? {
+        Some(_) => {}
+        None => match store.insert_tenant(&tenant).await {
+            Ok(()) => {}
+            // Another process created it meanwhile, or a vendor tenant took the uid.
+            Err(StoreError::Conflict) => {
+                if store.find_tenant(operations::TENANT_ID).await?.is_none() {
+                    tracing::warn!(
+                        uid = operations::TENANT_UID,
+                        "a tenant already uses the operations uid; operational webhooks are off"
+                    );
+                }
+            }
+            Err(error) => return Err(error),
+        },
+    }
+    for (name, description) in operations::EVENT_TYPES {
+        let event_type = EventType {
+            name: EventTypeName::parse(name).map_err(|error| StoreError::Internal(error.to_string()))?,
+            description: description.to_owned(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+        };
+        match store.insert_event_type(&event_type).await {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 fn build_server(settings: &Settings, state: web::Data<AppState>) -> Result<(u16, Server), StartupError> {
@@ -169,6 +231,7 @@ pub struct Application {
     port: Option<u16>,
     server: Option<Server>,
     worker: Option<Worker>,
+    maintenance: Option<Maintenance>,
     initial_admin_token: Option<PlainToken>,
     store: Arc<dyn Store>,
 }
@@ -183,9 +246,13 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, role: Role, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = open_store(&settings, MigrationMode::Apply).await?;
         let initial_admin_token = ensure_admin_token(store.as_ref(), clock.as_ref()).await?;
-        let worker = match role {
-            Role::All | Role::Worker => Some(build_worker(&settings, Arc::clone(&store), Arc::clone(&clock))?),
-            Role::Api => None,
+        ensure_operations(store.as_ref(), clock.as_ref()).await?;
+        let (worker, maintenance) = match role {
+            Role::All | Role::Worker => (
+                Some(build_worker(&settings, Arc::clone(&store), Arc::clone(&clock))?),
+                Some(build_maintenance(&settings, Arc::clone(&store), Arc::clone(&clock))),
+            ),
+            Role::Api => (None, None),
         };
         let (port, server) = match role {
             Role::All | Role::Api => {
@@ -195,13 +262,14 @@ impl Application {
                     limits: settings.ingest.clone(),
                     default_schedule: default_schedule(&settings)?,
                     ingest_limiter: IngestLimiter::new(default_ingest_limit(&settings)?),
+                    secret_rotation_grace: config::seconds(settings.security.secret_rotation_grace_seconds),
                 });
                 let (port, server) = build_server(&settings, state)?;
                 (Some(port), Some(server))
             }
             Role::Worker => (None, None),
         };
-        Ok(Self { port, server, worker, initial_admin_token, store })
+        Ok(Self { port, server, worker, maintenance, initial_admin_token, store })
     }
 
     /// The HTTP port, when this process serves the API.
@@ -222,6 +290,7 @@ impl Application {
     /// workers stop claiming and finish (or leave to lease expiry) what they are sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
+        let maintenance = self.maintenance.map(|maintenance| tokio::spawn(maintenance.run(stopped.clone())));
         let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
         match self.server {
             Some(server) => server.await?,
@@ -231,6 +300,9 @@ impl Application {
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(maintenance) = maintenance {
+            let _ = maintenance.await;
         }
         Ok(())
     }

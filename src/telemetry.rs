@@ -27,6 +27,8 @@ impl Counter {
 pub static INGEST_EVENTS_RATE_LIMITED: Counter = Counter::new();
 /// Claimed deliveries held back by an endpoint's rate or in-flight limit (rescheduled, no attempt spent).
 pub static DELIVERIES_THROTTLED: Counter = Counter::new();
+/// Claimed deliveries held back by their endpoint's open circuit (rescheduled, no attempt spent).
+pub static DELIVERIES_DEFERRED_CIRCUIT: Counter = Counter::new();
 /// Claimed deliveries released because their endpoint is disabled (rescheduled, no attempt spent).
 pub static DELIVERIES_DEFERRED_DISABLED: Counter = Counter::new();
 

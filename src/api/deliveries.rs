@@ -1,20 +1,22 @@
-//! Deliveries and their attempts: where each event stands for each endpoint, and every HTTP try
-//! with the request sent and the response received.
-
-use std::collections::BTreeMap;
+//! Deliveries: where each event stands for each endpoint. Listed with filters (status, endpoint,
+//! event type, event, time), and retried by hand.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::AppState;
+use crate::api::audit;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
-use crate::api::events::find_event;
+use crate::api::event_log::find_event;
+use crate::api::filters::{Window, parse_filter};
+use crate::api::pagination::{ListQuery, Page};
 use crate::domain::delivery::DeliveryStatus;
-use crate::domain::ids::{DeliveryId, TenantId};
-use crate::store::{Attempt, Delivery};
+use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId};
+use crate::domain::names::EventTypeName;
+use crate::store::{Delivery, DeliveryFilter};
 
 /// A delivery as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,9 +25,12 @@ pub struct DeliveryOut {
     pub id: String,
     pub event_id: String,
     pub endpoint_id: String,
+    pub event_type: String,
     /// `pending`, `delivering`, `succeeded`, `failed` (will retry), `exhausted` or `cancelled`.
     pub status: String,
     pub attempt_count: u32,
+    /// What the next attempt will be: `scheduled`, `manual` (retry) or `recovery` (recover).
+    pub next_trigger: String,
     /// When the next attempt is due (pending and failed deliveries).
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -42,8 +47,10 @@ impl From<Delivery> for DeliveryOut {
             id: delivery.id.to_string(),
             event_id: delivery.event_id.to_string(),
             endpoint_id: delivery.endpoint_id.to_string(),
+            event_type: delivery.event_type.to_string(),
             status: delivery.status.to_string(),
             attempt_count: delivery.attempt_count,
+            next_trigger: delivery.next_trigger.to_string(),
             next_attempt_at,
             created_at: delivery.created_at,
             updated_at: delivery.updated_at,
@@ -51,83 +58,84 @@ impl From<Delivery> for DeliveryOut {
     }
 }
 
-/// One HTTP try of a delivery.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptOut {
-    /// `att_…`
-    pub id: String,
-    pub delivery_id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    /// 1 for the first try of the delivery.
-    pub attempt_number: u32,
-    /// `scheduled` or `manual`.
-    pub trigger: String,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i64,
-    pub url: String,
-    /// Headers sent; custom header values are redacted.
-    pub request_headers: BTreeMap<String, String>,
-    pub response_status: Option<u16>,
-    pub response_headers: Option<BTreeMap<String, String>>,
-    /// The first 20 KiB of the response body.
-    pub response_body: Option<String>,
-    /// `http_status`, `timeout`, `connect`, `dns`, `tls` or `blocked`; absent on success.
-    pub error_kind: Option<String>,
-    pub error_message: Option<String>,
-    pub succeeded: bool,
+/// Filters of `list_deliveries`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// `pending`, `delivering`, `succeeded`, `failed`, `exhausted` or `cancelled`.
+    pub status: Option<String>,
+    /// Only deliveries to this endpoint (`ep_…`).
+    pub endpoint_id: Option<String>,
+    /// Only deliveries of events of this type.
+    pub event_type: Option<String>,
+    /// Only deliveries of this event (`evt_…`).
+    pub event_id: Option<String>,
 }
 
-impl From<Attempt> for AttemptOut {
-    fn from(attempt: Attempt) -> Self {
-        Self {
-            id: attempt.id.to_string(),
-            delivery_id: attempt.delivery_id.to_string(),
-            event_id: attempt.event_id.to_string(),
-            endpoint_id: attempt.endpoint_id.to_string(),
-            attempt_number: attempt.attempt_number,
-            trigger: attempt.trigger.to_string(),
-            started_at: attempt.started_at,
-            duration_ms: attempt.duration_ms,
-            url: attempt.url,
-            request_headers: attempt.request_headers,
-            response_status: attempt.response_status,
-            response_headers: attempt.response_headers,
-            response_body: attempt.response_body,
-            error_kind: attempt.error_kind.map(|kind| kind.to_string()),
-            error_message: attempt.error_message,
-            succeeded: attempt.succeeded,
-        }
+impl DeliveryQuery {
+    fn filter(&self, window: &Window) -> Result<DeliveryFilter, ApiError> {
+        Ok(DeliveryFilter {
+            status: parse_filter("status", self.status.as_deref(), str::parse::<DeliveryStatus>)?,
+            endpoint_id: parse_filter("endpoint_id", self.endpoint_id.as_deref(), EndpointId::parse)?,
+            event_type: parse_filter("event_type", self.event_type.as_deref(), EventTypeName::parse)?,
+            event_id: parse_filter("event_id", self.event_id.as_deref(), EventId::parse)?,
+            created: window.id_range(DeliveryId::lowest_at)?,
+        })
     }
 }
 
-/// Every delivery of an event.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryListOut {
-    pub data: Vec<DeliveryOut>,
-}
-
-/// Every attempt of a delivery, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptListOut {
-    pub data: Vec<AttemptOut>,
-}
-
 /// The tenant's delivery with id `raw`, or 404 (also for ids that are not delivery ids).
-async fn find_delivery(state: &AppState, tenant_id: &TenantId, raw: &str) -> Result<Delivery, ApiError> {
+pub async fn find_delivery(state: &AppState, tenant_id: &TenantId, raw: &str) -> Result<Delivery, ApiError> {
     let id = DeliveryId::parse(raw).map_err(|_| ApiError::NotFound("delivery"))?;
     state.store.find_delivery(tenant_id, &id).await?.ok_or(ApiError::NotFound("delivery"))
 }
 
-/// List the deliveries of an event, one per endpoint it fanned out to.
+async fn delivery_page(
+    state: &AppState,
+    tenant_id: &TenantId,
+    filter: DeliveryFilter,
+    list: &ListQuery,
+) -> Result<HttpResponse, ApiError> {
+    let request = list.page_request(|cursor| DeliveryId::parse(cursor).map(|id| id.to_string()))?;
+    let rows = state.store.list_deliveries(tenant_id, &filter, &request).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, &request, |delivery| delivery.id.to_string(), DeliveryOut::from)))
+}
+
+/// List a tenant's deliveries, newest first, with filters.
+#[utoipa::path(
+    get, path = "/v1/tenants/{tenant}/deliveries", tag = "deliveries", operation_id = "list_deliveries",
+    params(("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"), DeliveryQuery, Window, ListQuery),
+    responses(
+        (status = 200, description = "One page of deliveries", body = Page<DeliveryOut>),
+        (status = 400, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_deliveries(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<DeliveryQuery>,
+    window: web::Query<Window>,
+    list: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = principal.tenant(&state, &path).await?;
+    delivery_page(&state, &tenant.id, query.filter(&window)?, &list).await
+}
+
+/// List the deliveries of an event, one per endpoint it fanned out to, newest first.
 #[utoipa::path(
     get, path = "/v1/tenants/{tenant}/events/{event}/deliveries", tag = "deliveries", operation_id = "list_event_deliveries",
     params(
         ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
         ("event" = String, Path, description = "Event id (`evt_…`)"),
+        ListQuery,
     ),
     responses(
-        (status = 200, description = "The deliveries", body = DeliveryListOut),
+        (status = 200, description = "One page of the event's deliveries", body = Page<DeliveryOut>),
+        (status = 400, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant or event", body = Problem, content_type = "application/problem+json"),
     ),
@@ -137,11 +145,12 @@ pub async fn list_event_deliveries(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    list: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
     let event = find_event(&state, &tenant.id, &path.1).await?;
-    let deliveries = state.store.list_event_deliveries(&tenant.id, &event.id).await?;
-    Ok(HttpResponse::Ok().json(DeliveryListOut { data: deliveries.into_iter().map(DeliveryOut::from).collect() }))
+    let filter = DeliveryFilter { event_id: Some(event.id), ..DeliveryFilter::default() };
+    delivery_page(&state, &tenant.id, filter, &list).await
 }
 
 /// Get a delivery.
@@ -168,27 +177,31 @@ pub async fn get_delivery(
     Ok(HttpResponse::Ok().json(DeliveryOut::from(delivery)))
 }
 
-/// List the attempts of a delivery, oldest first.
+/// Send a delivery again now, whatever its state. The attempt is recorded with trigger `manual`
+/// and bypasses an open circuit (not the endpoint's rate limit); if it fails, the delivery's retry
+/// schedule continues where it stood.
 #[utoipa::path(
-    get, path = "/v1/tenants/{tenant}/deliveries/{delivery}/attempts", tag = "deliveries", operation_id = "list_delivery_attempts",
+    post, path = "/v1/tenants/{tenant}/deliveries/{delivery}/retry", tag = "deliveries", operation_id = "retry_delivery",
     params(
         ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
         ("delivery" = String, Path, description = "Delivery id (`dlv_…`)"),
     ),
     responses(
-        (status = 200, description = "The attempts", body = AttemptListOut),
+        (status = 202, description = "Queued for a manual attempt now", body = DeliveryOut),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant or delivery", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn list_delivery_attempts(
+pub async fn retry_delivery(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let delivery = find_delivery(&state, &tenant.id, &path.1).await?;
-    let attempts = state.store.list_delivery_attempts(&tenant.id, &delivery.id).await?;
-    Ok(HttpResponse::Ok().json(AttemptListOut { data: attempts.into_iter().map(AttemptOut::from).collect() }))
+    let id = DeliveryId::parse(&path.1).map_err(|_| ApiError::NotFound("delivery"))?;
+    let delivery =
+        state.store.retry_delivery(&tenant.id, &id, state.clock.now()).await?.ok_or(ApiError::NotFound("delivery"))?;
+    audit::record(&state, &principal, Some(&tenant.id), "delivery.retried", id.as_str(), serde_json::json!({})).await;
+    Ok(HttpResponse::Accepted().json(DeliveryOut::from(delivery)))
 }

@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::api::audit;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
 use crate::api::json::Json;
 use crate::api::pagination::{ListQuery, Page};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
+use crate::domain::health::EndpointHealth;
 use crate::domain::ids::{EndpointId, TenantId};
 use crate::domain::names::{Channel, EventTypeName, parse_description};
 use crate::domain::retry::RetrySchedule;
@@ -48,6 +50,8 @@ pub struct EndpointOut {
     pub enabled: bool,
     /// Why the endpoint was disabled, when it was.
     pub disabled_reason: Option<String>,
+    /// `closed` (delivering), `open` (paused after repeated failures) or `half_open` (probing).
+    pub circuit_state: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -72,6 +76,7 @@ impl From<Endpoint> for EndpointOut {
             max_in_flight: endpoint.throttle.max_in_flight.map(|max| max.get()),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason,
+            circuit_state: endpoint.health.circuit.to_string(),
             created_at: endpoint.created_at,
             updated_at: endpoint.updated_at,
         }
@@ -141,13 +146,6 @@ pub struct UpdateEndpoint {
     pub enabled: Option<bool>,
 }
 
-/// The signing secret of an endpoint.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EndpointSecretOut {
-    /// `whsec_…`: give this to the subscriber to verify signatures.
-    pub key: String,
-}
-
 fn parse_list<T: Ord + Clone, E: std::fmt::Display>(
     errors: &mut FieldErrors,
     field: &str,
@@ -179,6 +177,26 @@ fn parse_headers(errors: &mut FieldErrors, raw: &BTreeMap<String, String>) -> Op
             }
             None
         }
+    }
+}
+
+impl UpdateEndpoint {
+    /// The names of the fields this update sets, for the audit log (values may hold credentials).
+    fn changed_fields(&self) -> serde_json::Value {
+        let fields = [
+            ("url", self.url.is_some()),
+            ("description", self.description.is_some()),
+            ("event_types", self.event_types.is_some()),
+            ("channels", self.channels.is_some()),
+            ("headers", self.headers.is_some()),
+            ("api_version", self.api_version.is_some()),
+            ("delivery_rate_per_second", self.delivery_rate_per_second.is_some()),
+            ("max_in_flight", self.max_in_flight.is_some()),
+            ("retry_schedule", self.retry_schedule.is_some()),
+            ("enabled", self.enabled.is_some()),
+        ];
+        let changed: Vec<&str> = fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect();
+        serde_json::json!({ "fields": changed, "enabled": self.enabled })
     }
 }
 
@@ -218,7 +236,8 @@ async fn pin_version(
     }
 }
 
-async fn find(state: &AppState, tenant_id: &TenantId, raw_id: &str) -> Result<Endpoint, ApiError> {
+/// The tenant's endpoint with id `raw_id`, or 404 (also for ids that are not endpoint ids).
+pub async fn find_endpoint(state: &AppState, tenant_id: &TenantId, raw_id: &str) -> Result<Endpoint, ApiError> {
     let id = EndpointId::parse(raw_id).map_err(|_| ApiError::NotFound("endpoint"))?;
     state.store.find_endpoint(tenant_id, &id).await?.ok_or(ApiError::NotFound("endpoint"))
 }
@@ -304,12 +323,17 @@ pub async fn create_endpoint(
         retry_schedule,
         api_version,
         throttle,
+        retired_secrets: Vec::new(),
+        health: EndpointHealth::default(),
         enabled: body.enabled.unwrap_or(true),
         disabled_reason: None,
         created_at: now,
         updated_at: now,
     };
     state.store.insert_endpoint(&endpoint).await?;
+    let details = serde_json::json!({ "url": endpoint.url.as_str(), "enabled": endpoint.enabled });
+    audit::record(&state, &principal, Some(&endpoint.tenant_id), "endpoint.created", endpoint.id.as_str(), details)
+        .await;
     Ok(HttpResponse::Created().json(EndpointOut::from(endpoint)))
 }
 
@@ -357,7 +381,7 @@ pub async fn get_endpoint(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    Ok(HttpResponse::Ok().json(EndpointOut::from(find(&state, &tenant.id, &path.1).await?)))
+    Ok(HttpResponse::Ok().json(EndpointOut::from(find_endpoint(&state, &tenant.id, &path.1).await?)))
 }
 
 /// Update an endpoint.
@@ -384,8 +408,9 @@ pub async fn update_endpoint(
     body: Json<UpdateEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = principal.tenant(&state, &path.0).await?;
-    let mut endpoint = find(&state, &tenant.id, &path.1).await?;
+    let mut endpoint = find_endpoint(&state, &tenant.id, &path.1).await?;
     let body = body.0;
+    let changes = body.changed_fields();
     let mut errors = FieldErrors::default();
     if let Some(url) = body.url.as_deref().and_then(|raw| errors.check("url", EndpointUrl::parse(raw))) {
         endpoint.url = url;
@@ -449,6 +474,10 @@ pub async fn update_endpoint(
     }
     errors.finish().map_err(ApiError::Validation)?;
     if let Some(enabled) = body.enabled {
+        if enabled && !endpoint.enabled {
+            // A fresh start: failures from before it was disabled must not disable it again.
+            endpoint.health.reset();
+        }
         endpoint.enabled = enabled;
         if enabled {
             endpoint.disabled_reason = None;
@@ -461,6 +490,9 @@ pub async fn update_endpoint(
         StoreError::NotFound => ApiError::NotFound("endpoint"),
         other => other.into(),
     })?;
+    let details = changes;
+    audit::record(&state, &principal, Some(&endpoint.tenant_id), "endpoint.updated", endpoint.id.as_str(), details)
+        .await;
     Ok(HttpResponse::Ok().json(EndpointOut::from(endpoint)))
 }
 
@@ -488,29 +520,6 @@ pub async fn delete_endpoint(
     if !state.store.delete_endpoint(&tenant.id, &id).await? {
         return Err(ApiError::NotFound("endpoint"));
     }
+    audit::record(&state, &principal, Some(&tenant.id), "endpoint.deleted", id.as_str(), serde_json::json!({})).await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Get an endpoint's signing secret.
-#[utoipa::path(
-    get, path = "/v1/tenants/{tenant}/endpoints/{endpoint}/secret", tag = "endpoints", operation_id = "get_endpoint_secret",
-    params(
-        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
-        ("endpoint" = String, Path, description = "Endpoint id (`ep_…`)"),
-    ),
-    responses(
-        (status = 200, description = "The secret", body = EndpointSecretOut),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_endpoint_secret(
-    principal: Principal,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = principal.tenant(&state, &path.0).await?;
-    let endpoint = find(&state, &tenant.id, &path.1).await?;
-    Ok(HttpResponse::Ok().json(EndpointSecretOut { key: endpoint.secret.expose() }))
 }

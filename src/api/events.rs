@@ -257,13 +257,6 @@ async fn parse_events(
     errors.finish().map_err(ApiError::Validation)?;
     Ok(events)
 }
-
-/// The tenant's event with id `raw`, or 404 (also for ids that are not event ids).
-pub async fn find_event(state: &AppState, tenant_id: &TenantId, raw: &str) -> Result<Event, ApiError> {
-    let id = EventId::parse(raw).map_err(|_| ApiError::NotFound("event"))?;
-    state.store.find_event(tenant_id, &id).await?.ok_or(ApiError::NotFound("event"))
-}
-
 fn idempotency_header(request: &HttpRequest) -> Result<Option<&str>, ApiError> {
     match request.headers().get("idempotency-key") {
         None => Ok(None),
@@ -363,28 +356,4 @@ pub async fn create_event_batch(
         budget.apply(&mut response);
     }
     Ok(response.json(EventBatchOut { data }))
-}
-
-/// Get an event.
-#[utoipa::path(
-    get, path = "/v1/tenants/{tenant}/events/{event}", tag = "events", operation_id = "get_event",
-    params(
-        ("tenant" = String, Path, description = "Tenant id (`ten_…`) or uid"),
-        ("event" = String, Path, description = "Event id (`evt_…`)"),
-    ),
-    responses(
-        (status = 200, description = "The event", body = EventOut),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant or event", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn get_event(
-    principal: Principal,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = principal.tenant(&state, &path.0).await?;
-    let event = find_event(&state, &tenant.id, &path.1).await?;
-    Ok(HttpResponse::Ok().json(EventOut::new(event, None)))
 }

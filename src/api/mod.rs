@@ -2,16 +2,23 @@
 //! resource holds its handlers (`verb_noun`), request and response types. Handlers turn bodies
 //! into domain types at the top and talk only to the [`Store`] below.
 
+pub mod attempts;
+pub mod audit;
 pub mod auth;
 pub mod deliveries;
 pub mod endpoints;
 pub mod errors;
+pub mod event_log;
 pub mod event_types;
 pub mod events;
+pub mod filters;
 pub mod health;
 pub mod json;
 pub mod limits;
 pub mod pagination;
+pub mod recovery;
+pub mod secrets;
+pub mod stats;
 pub mod tenants;
 pub mod tokens;
 pub mod versions;
@@ -37,6 +44,8 @@ pub struct AppState {
     /// The deployment's retry schedule, for endpoints without their own.
     pub default_schedule: RetrySchedule,
     pub ingest_limiter: limits::IngestLimiter,
+    /// How long a rotated-out signing secret keeps signing.
+    pub secret_rotation_grace: chrono::Duration,
 }
 
 /// The routing table: the whole HTTP surface on one screen.
@@ -62,22 +71,36 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 .route("/tenants/{tenant}/endpoints/{endpoint}", web::get().to(endpoints::get_endpoint))
                 .route("/tenants/{tenant}/endpoints/{endpoint}", web::patch().to(endpoints::update_endpoint))
                 .route("/tenants/{tenant}/endpoints/{endpoint}", web::delete().to(endpoints::delete_endpoint))
-                .route("/tenants/{tenant}/endpoints/{endpoint}/secret", web::get().to(endpoints::get_endpoint_secret))
+                .route("/tenants/{tenant}/endpoints/{endpoint}/secret", web::get().to(secrets::get_endpoint_secret))
+                .route(
+                    "/tenants/{tenant}/endpoints/{endpoint}/secret/rotate",
+                    web::post().to(secrets::rotate_endpoint_secret),
+                )
+                .route("/tenants/{tenant}/endpoints/{endpoint}/recover", web::post().to(recovery::recover_endpoint))
+                .route("/tenants/{tenant}/endpoints/{endpoint}/stats", web::get().to(stats::get_endpoint_stats))
                 // Events
                 .route("/tenants/{tenant}/events", web::post().to(events::create_event))
+                .route("/tenants/{tenant}/events", web::get().to(event_log::list_events))
                 .service(
                     web::resource("/tenants/{tenant}/events/batch")
                         .app_data(batch_limit)
                         .route(web::post().to(events::create_event_batch)),
                 )
-                .route("/tenants/{tenant}/events/{event}", web::get().to(events::get_event))
+                .route("/tenants/{tenant}/events/{event}", web::get().to(event_log::get_event))
                 // Deliveries and attempts
                 .route("/tenants/{tenant}/events/{event}/deliveries", web::get().to(deliveries::list_event_deliveries))
+                .route("/tenants/{tenant}/deliveries", web::get().to(deliveries::list_deliveries))
                 .route("/tenants/{tenant}/deliveries/{delivery}", web::get().to(deliveries::get_delivery))
+                .route("/tenants/{tenant}/deliveries/{delivery}/retry", web::post().to(deliveries::retry_delivery))
                 .route(
                     "/tenants/{tenant}/deliveries/{delivery}/attempts",
-                    web::get().to(deliveries::list_delivery_attempts),
+                    web::get().to(attempts::list_delivery_attempts),
                 )
+                .route("/tenants/{tenant}/attempts", web::get().to(attempts::list_attempts))
+                .route("/tenants/{tenant}/attempts/{attempt}", web::get().to(attempts::get_attempt))
+                // Audit log
+                .route("/tenants/{tenant}/audit-log", web::get().to(audit::list_tenant_audit_log))
+                .route("/audit-log", web::get().to(audit::list_audit_log))
                 // Event types
                 .route("/event-types", web::post().to(event_types::create_event_type))
                 .route("/event-types", web::get().to(event_types::list_event_types))
@@ -146,13 +169,23 @@ impl Modify for BearerAuth {
         endpoints::get_endpoint,
         endpoints::update_endpoint,
         endpoints::delete_endpoint,
-        endpoints::get_endpoint_secret,
+        secrets::get_endpoint_secret,
+        secrets::rotate_endpoint_secret,
+        recovery::recover_endpoint,
+        stats::get_endpoint_stats,
         events::create_event,
         events::create_event_batch,
-        events::get_event,
+        event_log::list_events,
+        event_log::get_event,
         deliveries::list_event_deliveries,
+        deliveries::list_deliveries,
         deliveries::get_delivery,
-        deliveries::list_delivery_attempts,
+        deliveries::retry_delivery,
+        attempts::list_delivery_attempts,
+        attempts::list_attempts,
+        attempts::get_attempt,
+        audit::list_tenant_audit_log,
+        audit::list_audit_log,
         event_types::create_event_type,
         event_types::list_event_types,
         event_types::get_event_type,
@@ -176,6 +209,7 @@ impl Modify for BearerAuth {
         (name = "event-types", description = "Kinds of events, global to the deployment"),
         (name = "api-versions", description = "Payload versions, schemas and downgrade transforms"),
         (name = "tokens", description = "Admin and tenant-scoped API tokens"),
+        (name = "audit", description = "Who changed what, and when"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

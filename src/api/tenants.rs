@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::api::audit;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
 use crate::api::json::Json;
@@ -136,6 +137,8 @@ pub async fn create_tenant(
         updated_at: now,
     };
     state.store.insert_tenant(&tenant).await.map_err(conflict_on_uid)?;
+    let details = serde_json::json!({ "uid": tenant.uid.as_str() });
+    audit::record(&state, &principal, Some(&tenant.id), "tenant.created", tenant.id.as_str(), details).await;
     Ok(HttpResponse::Created().json(TenantOut::from(tenant)))
 }
 
@@ -229,6 +232,8 @@ pub async fn update_tenant(
         StoreError::NotFound => ApiError::NotFound("tenant"),
         other => conflict_on_uid(other),
     })?;
+    let details = serde_json::json!({ "uid": tenant.uid.as_str(), "name": tenant.name });
+    audit::record(&state, &principal, Some(&tenant.id), "tenant.updated", tenant.id.as_str(), details).await;
     Ok(HttpResponse::Ok().json(TenantOut::from(tenant)))
 }
 
@@ -254,5 +259,7 @@ pub async fn delete_tenant(
     if !state.store.delete_tenant(&tenant.id).await? {
         return Err(ApiError::NotFound("tenant"));
     }
+    let details = serde_json::json!({ "uid": tenant.uid.as_str() });
+    audit::record(&state, &principal, Some(&tenant.id), "tenant.deleted", tenant.id.as_str(), details).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::api::audit;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
 use crate::api::json::Json;
@@ -113,6 +114,12 @@ pub async fn create_token(
     let plain = PlainToken::generate();
     let token = Token { id: TokenId::generate(), name, scope, digest: plain.digest(), created_at: now, expires_at };
     state.store.insert_token(&token).await?;
+    let tenant_id = match &token.scope {
+        TokenScope::Admin => None,
+        TokenScope::Tenant(tenant_id) => Some(tenant_id),
+    };
+    let details = serde_json::json!({ "name": token.name, "expires_at": token.expires_at });
+    audit::record(&state, &principal, tenant_id, "token.created", token.id.as_str(), details).await;
     let created = CreatedTokenOut { token: TokenOut::from(token), token_value: plain.expose().to_owned() };
     Ok(HttpResponse::Created().json(created))
 }
@@ -162,5 +169,6 @@ pub async fn revoke_token(
     if !state.store.delete_token(&id).await? {
         return Err(ApiError::NotFound("token"));
     }
+    audit::record(&state, &principal, None, "token.revoked", id.as_str(), serde_json::json!({})).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -16,11 +16,12 @@ use crate::delivery::render::Renderer;
 use crate::delivery::sender::{CONTENT_TYPE, Response, Sender, USER_AGENT};
 use crate::delivery::signer;
 use crate::domain::clock::Clock;
-use crate::domain::delivery::{AttemptTrigger, ErrorKind};
+use crate::domain::delivery::ErrorKind;
 use crate::domain::envelope;
 use crate::domain::ids::AttemptId;
 use crate::domain::retry::{self, NextStep, RetrySchedule};
-use crate::store::{Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Store};
+use crate::domain::secret;
+use crate::store::{Attempt, ClaimedDelivery, CompletionRules, Delivery, DeliveryTransition, Endpoint, Store};
 use crate::telemetry::DELIVERIES_DEFERRED_DISABLED;
 
 /// How long a delivery to a disabled endpoint waits before it is looked at again. It spends no
@@ -42,7 +43,7 @@ fn attempt_record(
         event_id: delivery.event_id.clone(),
         endpoint_id: delivery.endpoint_id.clone(),
         attempt_number: delivery.attempt_count + 1,
-        trigger: AttemptTrigger::Scheduled,
+        trigger: delivery.next_trigger,
         started_at,
         duration_ms: response.duration.as_millis().min(i64::MAX as u128) as i64,
         url: endpoint.url.as_str().to_owned(),
@@ -62,7 +63,8 @@ pub struct WorkerOptions {
     pub batch_size: usize,
     pub lease: Duration,
     pub poll_interval: Duration,
-    pub default_schedule: RetrySchedule,
+    /// Endpoint health rules and the deployment's retry schedule.
+    pub rules: CompletionRules,
     pub retry_after_cap: Duration,
     pub shutdown_grace: Duration,
 }
@@ -174,8 +176,9 @@ impl Worker {
             event.created_at,
             &rendered.data,
         );
-        let signature =
-            signer::signature_headers(&[&endpoint.secret], event.id.as_str(), started_at.timestamp(), &body);
+        // During a rotation's grace period the old secrets sign too, so subscribers can switch over.
+        let secrets = secret::signing_secrets(&endpoint.secret, &endpoint.retired_secrets, started_at);
+        let signature = signer::signature_headers(&secrets, event.id.as_str(), started_at.timestamp(), &body);
         let mut headers = vec![
             ("webhook-id".to_owned(), signature.webhook_id),
             ("webhook-timestamp".to_owned(), signature.webhook_timestamp),
@@ -202,7 +205,7 @@ impl Worker {
 
     async fn record(&self, attempt: &Attempt, claim_token: &str, transition: DeliveryTransition, now: DateTime<Utc>) {
         let delivery = &attempt.delivery_id;
-        match self.store.complete_attempt(attempt, claim_token, transition, now).await {
+        match self.store.complete_attempt(attempt, claim_token, transition, now, &self.options.rules).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(%delivery, "the lease expired before the attempt was recorded"),
             Err(error) => tracing::error!(%error, %delivery, "recording an attempt failed; it will be retried"),
@@ -223,7 +226,7 @@ impl Worker {
             Some(429 | 503) => response.header("retry-after").and_then(|value| retry::parse_retry_after(value, now)),
             _ => None,
         };
-        let schedule = endpoint_schedule.unwrap_or(&self.options.default_schedule);
+        let schedule = endpoint_schedule.unwrap_or(&self.options.rules.default_schedule);
         match retry::next_step(
             schedule,
             attempts_made,

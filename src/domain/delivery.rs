@@ -7,7 +7,7 @@ use std::str::FromStr;
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
             $($(#[$vmeta])* $variant),*
         }
@@ -62,8 +62,12 @@ string_enum!(
 string_enum!(
     /// What caused an attempt.
     AttemptTrigger {
+        /// The retry schedule (or the first attempt).
         Scheduled => "scheduled",
+        /// `POST …/deliveries/{id}/retry`.
         Manual => "manual",
+        /// `POST …/endpoints/{id}/recover`.
+        Recovery => "recovery",
     }
 );
 

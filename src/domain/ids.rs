@@ -52,6 +52,13 @@ macro_rules! define_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The smallest id minted at `at` (millisecond precision). Ids sort by creation
+            /// time, so `since <= created < until` is the id range `[lowest_at(since), lowest_at(until))`.
+            pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> String {
+                let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+                format!("{}_{}", $prefix, Ulid::from_parts(millis, 0))
+            }
         }
 
         impl fmt::Display for $name {
@@ -92,10 +99,30 @@ define_id!(
     AttemptId,
     "att"
 );
+define_id!(
+    /// A background requeue of an endpoint's failed deliveries.
+    RecoveryId,
+    "rec"
+);
+define_id!(
+    /// An entry of the audit log.
+    AuditId,
+    "aud"
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_minted_at_a_time_sort_between_its_bounds() {
+        let before = chrono::Utc::now() - chrono::Duration::milliseconds(1);
+        let id = EventId::generate();
+        let after = chrono::Utc::now() + chrono::Duration::milliseconds(1);
+        assert!(EventId::lowest_at(before).as_str() <= id.as_str());
+        assert!(id.as_str() < EventId::lowest_at(after).as_str());
+        assert!(EventId::parse(&EventId::lowest_at(before)).is_ok());
+    }
 
     #[test]
     fn generated_ids_round_trip_through_parse() {

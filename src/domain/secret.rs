@@ -5,6 +5,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 
 /// Why a supplied signing secret was refused.
@@ -59,6 +60,45 @@ impl SigningSecret {
     }
 }
 
+/// A secret replaced by rotation that keeps signing until `expires_at`, so subscribers can switch
+/// to the new one without dropping a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredSecret {
+    pub secret: SigningSecret,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// At most this many retired secrets sign alongside the current one; rotating more often drops
+/// the oldest, keeping `webhook-signature` (and the subscriber's work) bounded.
+pub const MAX_RETIRED_SECRETS: usize = 5;
+
+/// Replaces `current` with `replacement`: `current` keeps signing for `grace`, expired retired
+/// secrets are dropped, and only the newest [`MAX_RETIRED_SECRETS`] are kept.
+pub fn rotate(
+    current: SigningSecret,
+    retired: Vec<RetiredSecret>,
+    replacement: SigningSecret,
+    now: DateTime<Utc>,
+    grace: chrono::Duration,
+) -> (SigningSecret, Vec<RetiredSecret>) {
+    let mut kept: Vec<RetiredSecret> = retired.into_iter().filter(|old| old.expires_at > now).collect();
+    if grace > chrono::Duration::zero() {
+        kept.push(RetiredSecret { secret: current, expires_at: now + grace });
+    }
+    kept.sort_by_key(|old| std::cmp::Reverse(old.expires_at));
+    kept.truncate(MAX_RETIRED_SECRETS);
+    (replacement, kept)
+}
+
+/// The secrets that sign a request sent at `now`: the current one first, then unexpired retired ones.
+pub fn signing_secrets<'a>(
+    current: &'a SigningSecret,
+    retired: &'a [RetiredSecret],
+    now: DateTime<Utc>,
+) -> Vec<&'a SigningSecret> {
+    std::iter::once(current).chain(retired.iter().filter(|old| old.expires_at > now).map(|old| &old.secret)).collect()
+}
+
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningSecret(<redacted>)")
@@ -89,6 +129,31 @@ mod tests {
         assert_eq!(SigningSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Err(InvalidSecret::Prefix));
         assert_eq!(SigningSecret::parse("whsec_!!!"), Err(InvalidSecret::Encoding));
         assert!(matches!(SigningSecret::parse("whsec_c2hvcnQ="), Err(InvalidSecret::Length { .. })));
+    }
+
+    #[test]
+    fn a_rotated_secret_signs_until_its_grace_period_ends() {
+        let now = Utc::now();
+        let (old, new) = (SigningSecret::generate(), SigningSecret::generate());
+        let (current, retired) = rotate(old.clone(), Vec::new(), new.clone(), now, chrono::Duration::hours(24));
+        assert_eq!(current, new);
+        assert_eq!(signing_secrets(&current, &retired, now + chrono::Duration::hours(23)), vec![&new, &old]);
+        assert_eq!(signing_secrets(&current, &retired, now + chrono::Duration::hours(24)), vec![&new]);
+    }
+
+    #[test]
+    fn rotation_keeps_a_bounded_number_of_unexpired_secrets() {
+        let now = Utc::now();
+        let mut current = SigningSecret::generate();
+        let mut retired = vec![RetiredSecret { secret: SigningSecret::generate(), expires_at: now }];
+        for minute in 0..10 {
+            let at = now + chrono::Duration::minutes(minute);
+            (current, retired) = rotate(current, retired, SigningSecret::generate(), at, chrono::Duration::hours(1));
+        }
+        assert_eq!(retired.len(), MAX_RETIRED_SECRETS);
+        assert!(retired.iter().all(|old| old.expires_at > now), "the expired one was dropped");
+        let (_, none) = rotate(current, Vec::new(), SigningSecret::generate(), now, chrono::Duration::zero());
+        assert!(none.is_empty(), "a zero grace retires nothing");
     }
 
     #[test]

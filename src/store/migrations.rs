@@ -28,6 +28,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 4, "fairness"),
     migration!("postgres", 5, "tenant_limits"),
     migration!("postgres", 6, "endpoint_throttle"),
+    migration!("postgres", 7, "operations"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -36,6 +37,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 4, "fairness"),
     migration!("sqlite", 5, "tenant_limits"),
     migration!("sqlite", 6, "endpoint_throttle"),
+    migration!("sqlite", 7, "operations"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

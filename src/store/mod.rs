@@ -9,10 +9,12 @@ pub mod cipher;
 mod fairness;
 mod migrations;
 pub mod postgres;
+mod query;
 pub mod records;
 mod rows;
 pub mod sqlite;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,15 +22,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 pub use cipher::SecretCipher;
 pub use records::{
-    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
-    Ingested, PageRequest, RemoveVersion, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
+    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
+    PageRequest, Recovery, RemoveVersion, StatusCounts, Tenant, Token,
 };
 
 /// Failures of the storage layer, closed so the HTTP edge can map each to a status.
@@ -108,22 +111,66 @@ pub trait Store: Send + Sync {
     /// first attempt is due after the first delay of its endpoint's schedule (or `default_schedule`).
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError>;
     async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError>;
-    /// Every delivery of an event, oldest first.
-    async fn list_event_deliveries(
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_events(
         &self,
         tenant_id: &TenantId,
-        event_id: &EventId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// The deliveries of each of `event_ids`, counted by status.
+    async fn event_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        event_ids: &[EventId],
+    ) -> Result<BTreeMap<EventId, StatusCounts>, StoreError>;
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
     ) -> Result<Vec<Delivery>, StoreError>;
     async fn find_delivery(&self, tenant_id: &TenantId, id: &DeliveryId) -> Result<Option<Delivery>, StoreError>;
-    /// Every attempt of a delivery, oldest first.
-    async fn list_delivery_attempts(
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_attempts(
         &self,
         tenant_id: &TenantId,
-        delivery_id: &DeliveryId,
+        filter: &AttemptFilter,
+        page: &PageRequest,
     ) -> Result<Vec<Attempt>, StoreError>;
+    async fn find_attempt(&self, tenant_id: &TenantId, id: &AttemptId) -> Result<Option<Attempt>, StoreError>;
+    /// Makes a delivery due at `now` for a manual attempt, whatever its state; an attempt in flight
+    /// loses its lease (it is still recorded). `None` when there is no such delivery.
+    async fn retry_delivery(
+        &self,
+        tenant_id: &TenantId,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// Stores a recovery for the background to carry out; returns how many deliveries it matches.
+    async fn insert_recovery(&self, recovery: &Recovery) -> Result<u64, StoreError>;
+    /// Requeues the next batch of the oldest unfinished recovery (due at `now`, trigger
+    /// `recovery`). Returns how many deliveries were requeued, or `None` when none is unfinished.
+    async fn advance_recovery(&self, now: DateTime<Utc>, batch: usize) -> Result<Option<u64>, StoreError>;
+    /// An endpoint's deliveries created in `window`, counted by status.
+    async fn endpoint_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        endpoint_id: &EndpointId,
+        window: &IdRange,
+    ) -> Result<StatusCounts, StoreError>;
+    /// Deletes up to `batch` events created before `before` whose deliveries are all final, with
+    /// their deliveries and attempts; returns how many events. Small batches keep each
+    /// transaction short, so pruning never holds up delivery.
+    async fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError>;
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Newest first, up to `page.limit + 1` rows.
+    async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Leases up to `limit` deliveries due at `now` (including ones whose lease expired) until
-    /// `now + lease`, so no other worker takes them meanwhile. Claiming is fair across tenants:
+    /// `now + lease`, so no other worker takes them meanwhile. Deliveries held back by their
+    /// endpoint's throttle or open circuit are released to a later time without an attempt. Claiming is fair across tenants:
     /// the batch is shared among the tenants with due work, earliest due first within each, and
     /// successive claims rotate through tenants, so one tenant's backlog cannot hold back
     /// another's fresh events.
@@ -134,13 +181,16 @@ pub trait Store: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
     /// Records an attempt and moves the delivery on, in one transaction. The attempt is always
-    /// recorded; the delivery only moves if `claim_token` still holds the lease (`true` then).
+    /// recorded and counts towards the endpoint's health (which may open or close its circuit, or
+    /// disable it); the delivery only moves if `claim_token` still holds the lease (`true` then).
+    /// Health changes and exhausted deliveries become operational events in the same transaction.
     async fn complete_attempt(
         &self,
         attempt: &Attempt,
         claim_token: &str,
         transition: DeliveryTransition,
         now: DateTime<Utc>,
+        rules: &CompletionRules,
     ) -> Result<bool, StoreError>;
     /// Gives a leased delivery back without an attempt, due again at `due_at` (shutdown, a
     /// disabled endpoint). Returns whether the lease was still held.

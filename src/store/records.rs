@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
 use crate::domain::event::{EventPayload, IdempotencyKey};
+use crate::domain::health::{EndpointHealth, HealthPolicy};
 use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::ids::{AuditId, RecoveryId};
 use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
 use crate::domain::retry::RetrySchedule;
-use crate::domain::secret::SigningSecret;
+use crate::domain::secret::{RetiredSecret, SigningSecret};
 use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
@@ -59,6 +61,10 @@ pub struct Endpoint {
     pub api_version: Option<ApiVersionName>,
     /// Delivery rate and concurrency limits, enforced across all workers.
     pub throttle: Throttle,
+    /// Secrets replaced by rotation that still sign until they expire.
+    pub retired_secrets: Vec<RetiredSecret>,
+    /// Circuit breaker and failure history, maintained by the workers.
+    pub health: EndpointHealth,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -122,8 +128,12 @@ pub struct Delivery {
     pub id: DeliveryId,
     pub event_id: EventId,
     pub endpoint_id: EndpointId,
+    /// The event's type, copied so logs filter on it without a join.
+    pub event_type: EventTypeName,
     pub status: DeliveryStatus,
     pub attempt_count: u32,
+    /// What the next attempt will be recorded as.
+    pub next_trigger: AttemptTrigger,
     /// Next attempt (pending, failed) or lease expiry (delivering); `None` once final.
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -172,6 +182,14 @@ pub enum DeliveryTransition {
     Exhausted,
 }
 
+/// What completing an attempt needs besides the attempt: the health rules, and the schedule for
+/// operational events' deliveries to endpoints without their own.
+#[derive(Debug, Clone)]
+pub struct CompletionRules {
+    pub health: HealthPolicy,
+    pub default_schedule: RetrySchedule,
+}
+
 /// One entry of the ordered list of API versions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiVersion {
@@ -201,3 +219,78 @@ pub enum RemoveVersion {
     /// An endpoint is pinned to it.
     Pinned,
 }
+
+/// A creation-time window, as the id range it covers (ids sort by creation time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdRange {
+    /// Inclusive lower bound.
+    pub from: Option<String>,
+    /// Exclusive upper bound.
+    pub to: Option<String>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    pub event_type: Option<EventTypeName>,
+    pub channel: Option<Channel>,
+    pub created: IdRange,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub endpoint_id: Option<EndpointId>,
+    pub event_type: Option<EventTypeName>,
+    pub event_id: Option<EventId>,
+    pub created: IdRange,
+}
+
+/// Which attempts to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttemptFilter {
+    pub delivery_id: Option<DeliveryId>,
+    pub endpoint_id: Option<EndpointId>,
+    pub event_id: Option<EventId>,
+    pub succeeded: Option<bool>,
+    pub error_kind: Option<ErrorKind>,
+    pub started: IdRange,
+}
+
+/// A request to requeue an endpoint's failed and exhausted deliveries created in a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    pub tenant_id: TenantId,
+    pub id: RecoveryId,
+    pub endpoint_id: EndpointId,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One recorded configuration change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    /// `None` for deployment-wide changes (event types, admin tokens).
+    pub tenant_id: Option<TenantId>,
+    /// The token id that made the change.
+    pub actor: String,
+    /// `resource.verb`, e.g. `endpoint.secret_rotated`.
+    pub action: String,
+    pub resource_id: String,
+    /// What changed, without secrets.
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub tenant_id: Option<TenantId>,
+    pub action: Option<String>,
+}
+
+/// The deliveries of one event counted by status.
+pub type StatusCounts = BTreeMap<DeliveryStatus, u64>;

@@ -3,23 +3,30 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
+use crate::domain::admission::HoldReason;
 use crate::domain::delivery::{AttemptTrigger, DeliveryStatus, ErrorKind};
 use crate::domain::endpoint::{CustomHeaders, EndpointUrl};
 use crate::domain::event::{EventPayload, IdempotencyKey};
-use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::health::{CircuitState, EndpointHealth, HealthChange};
+use crate::domain::ids::{AttemptId, AuditId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::limits::RateLimit;
 use crate::domain::names::{Channel, EventTypeName, TenantUid};
+use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
-use crate::domain::secret::SigningSecret;
+use crate::domain::secret::{RetiredSecret, SigningSecret};
 use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
 use crate::store::records::{
-    ApiVersion, Attempt, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion, Tenant, Token,
+    ApiVersion, Attempt, AuditEntry, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
+    StatusCounts, Tenant, Token,
 };
 use crate::store::{SecretCipher, StoreError};
+use crate::telemetry::{DELIVERIES_DEFERRED_CIRCUIT, DELIVERIES_THROTTLED};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -113,10 +120,83 @@ pub struct EndpointRow {
     pub api_version: Option<String>,
     pub delivery_per_second: Option<i32>,
     pub max_in_flight: Option<i32>,
+    /// JSON array of sealed retired secrets, or `None`.
+    pub previous_secrets: Option<String>,
+    pub health: HealthRow,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An endpoint's health columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthRow {
+    pub consecutive_failures: i32,
+    pub circuit_state: String,
+    pub circuit_until: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+}
+
+impl HealthRow {
+    pub fn encode(health: &EndpointHealth) -> Self {
+        Self {
+            consecutive_failures: i32::try_from(health.consecutive_failures).unwrap_or(i32::MAX),
+            circuit_state: health.circuit.as_str().to_owned(),
+            circuit_until: health.circuit_until,
+            failing_since: health.failing_since,
+            last_success_at: health.last_success_at,
+            last_failure_at: health.last_failure_at,
+        }
+    }
+
+    pub fn decode(self) -> Result<EndpointHealth, StoreError> {
+        Ok(EndpointHealth {
+            consecutive_failures: u32::try_from(self.consecutive_failures)
+                .map_err(|e| corrupt("endpoints.consecutive_failures", e))?,
+            circuit: self.circuit_state.parse::<CircuitState>().map_err(|e| corrupt("endpoints.circuit_state", e))?,
+            circuit_until: self.circuit_until,
+            failing_since: self.failing_since,
+            last_success_at: self.last_success_at,
+            last_failure_at: self.last_failure_at,
+        })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedSecret {
+    /// base64 of `nonce || ciphertext`.
+    secret: String,
+    expires_at: DateTime<Utc>,
+}
+
+fn seal_retired(retired: &[RetiredSecret], cipher: &SecretCipher) -> Option<String> {
+    if retired.is_empty() {
+        return None;
+    }
+    let sealed: Vec<SealedSecret> = retired
+        .iter()
+        .map(|old| SealedSecret {
+            secret: STANDARD.encode(cipher.seal(old.secret.as_bytes())),
+            expires_at: old.expires_at,
+        })
+        .collect();
+    serde_json::to_string(&sealed).ok()
+}
+
+fn open_retired(raw: Option<String>, cipher: &SecretCipher) -> Result<Vec<RetiredSecret>, StoreError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let sealed: Vec<SealedSecret> = serde_json::from_str(&raw).map_err(|e| corrupt("endpoints.previous_secrets", e))?;
+    sealed
+        .into_iter()
+        .map(|old| {
+            let bytes = STANDARD.decode(&old.secret).map_err(|e| corrupt("endpoints.previous_secrets", e))?;
+            let secret = cipher.open(&bytes).map_err(|e| corrupt("endpoints.previous_secrets", e))?;
+            Ok(RetiredSecret { secret: SigningSecret::from_bytes(secret), expires_at: old.expires_at })
+        })
+        .collect()
 }
 
 fn json_list<T: AsRef<str>>(items: &Option<Vec<T>>) -> Option<String> {
@@ -167,6 +247,8 @@ impl EndpointRow {
             api_version: endpoint.api_version.as_ref().map(|version| version.to_string()),
             delivery_per_second: endpoint.throttle.per_second.map(|rate| rate.get() as i32),
             max_in_flight: endpoint.throttle.max_in_flight.map(|max| max.get() as i32),
+            previous_secrets: seal_retired(&endpoint.retired_secrets, cipher),
+            health: HealthRow::encode(&endpoint.health),
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason.clone(),
             created_at: endpoint.created_at,
@@ -197,6 +279,8 @@ impl EndpointRow {
                 .transpose()?,
             api_version: parse_version("endpoints.api_version", self.api_version)?,
             throttle: throttle_of(self.delivery_per_second, self.max_in_flight)?,
+            retired_secrets: open_retired(self.previous_secrets, cipher)?,
+            health: self.health.decode()?,
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             created_at: self.created_at,
@@ -325,9 +409,12 @@ pub struct DeliveryRow {
     pub id: String,
     pub event_id: String,
     pub endpoint_id: String,
+    pub event_type: String,
     pub status: String,
     pub attempt_count: i32,
     pub due_at: Option<DateTime<Utc>>,
+    /// `None` for a scheduled attempt.
+    pub next_trigger: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -339,9 +426,14 @@ impl DeliveryRow {
             id: DeliveryId::parse(&self.id).map_err(|e| corrupt("deliveries.id", e))?,
             event_id: EventId::parse(&self.event_id).map_err(|e| corrupt("deliveries.event_id", e))?,
             endpoint_id: EndpointId::parse(&self.endpoint_id).map_err(|e| corrupt("deliveries.endpoint_id", e))?,
+            event_type: EventTypeName::parse(&self.event_type).map_err(|e| corrupt("deliveries.event_type", e))?,
             status: self.status.parse::<DeliveryStatus>().map_err(|e| corrupt("deliveries.status", e))?,
             attempt_count: u32::try_from(self.attempt_count).map_err(|e| corrupt("deliveries.attempt_count", e))?,
             due_at: self.due_at,
+            next_trigger: match self.next_trigger {
+                None => AttemptTrigger::Scheduled,
+                Some(raw) => raw.parse::<AttemptTrigger>().map_err(|e| corrupt("deliveries.next_trigger", e))?,
+            },
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -491,9 +583,11 @@ impl FanoutTarget {
             id: DeliveryId::generate().to_string(),
             event_id: event.id.to_string(),
             endpoint_id: self.endpoint_id.clone(),
+            event_type: event.event_type.to_string(),
             status: DeliveryStatus::Pending.as_str().to_owned(),
             attempt_count: 0,
             due_at: Some(event.created_at + self.first_delay),
+            next_trigger: None,
             created_at: event.created_at,
             updated_at: event.created_at,
         }
@@ -560,5 +654,109 @@ pub fn throttle_of(delivery_per_second: Option<i32>, max_in_flight: Option<i32>)
         max_in_flight: max_in_flight
             .map(|max| Throttle::parse_limit(max.into()).map_err(|e| corrupt("endpoints.max_in_flight", e)))
             .transpose()?,
+    })
+}
+
+pub struct AuditRow {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub resource_id: String,
+    /// JSON text.
+    pub details: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AuditRow {
+    pub fn encode(entry: &AuditEntry) -> Self {
+        Self {
+            id: entry.id.to_string(),
+            tenant_id: entry.tenant_id.as_ref().map(|id| id.to_string()),
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            resource_id: entry.resource_id.clone(),
+            details: entry.details.to_string(),
+            created_at: entry.created_at,
+        }
+    }
+
+    pub fn decode(self) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            id: AuditId::parse(&self.id).map_err(|e| corrupt("audit_log.id", e))?,
+            tenant_id: self
+                .tenant_id
+                .map(|raw| TenantId::parse(&raw).map_err(|e| corrupt("audit_log.tenant_id", e)))
+                .transpose()?,
+            actor: self.actor,
+            action: self.action,
+            resource_id: self.resource_id,
+            details: serde_json::from_str(&self.details).map_err(|e| corrupt("audit_log.details", e))?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// Adds one `(status, count)` row to `counts`.
+pub fn add_status_count(counts: &mut StatusCounts, status: &str, count: i64) -> Result<(), StoreError> {
+    let status = status.parse::<DeliveryStatus>().map_err(|e| corrupt("deliveries.status", e))?;
+    *counts.entry(status).or_default() += u64::try_from(count).unwrap_or(0);
+    Ok(())
+}
+
+/// Counts a delivery held back at claim time.
+pub fn count_hold(reason: HoldReason) {
+    match reason {
+        HoldReason::Circuit => DELIVERIES_DEFERRED_CIRCUIT.add(1),
+        HoldReason::Throttle => DELIVERIES_THROTTLED.add(1),
+    }
+}
+
+/// The operational events an attempt causes: its endpoint's health changes and, when it
+/// exhausted its delivery, `delivery.exhausted`. None for the operations tenant's own endpoints.
+pub fn operational_events(
+    attempt: &Attempt,
+    url: &str,
+    changes: &[HealthChange],
+    exhausted: bool,
+    now: DateTime<Utc>,
+) -> Vec<Event> {
+    if !operations::reports_on(&attempt.tenant_id) {
+        return Vec::new();
+    }
+    let health = changes
+        .iter()
+        .map(|change| operations::health_event(&attempt.tenant_id, &attempt.endpoint_id, url, change, now));
+    let delivery = exhausted.then(|| {
+        operations::exhausted_event(
+            &attempt.tenant_id,
+            &attempt.delivery_id,
+            &attempt.event_id,
+            &attempt.endpoint_id,
+            attempt.attempt_number,
+            now,
+        )
+    });
+    health
+        .chain(delivery)
+        .map(|operational| Event {
+            tenant_id: operations::tenant_id(),
+            id: EventId::generate(),
+            event_type: operational.event_type,
+            payload: operational.payload,
+            channels: None,
+            idempotency_key: None,
+            api_version: None,
+            payloads: BTreeMap::new(),
+            created_at: now,
+        })
+        .collect()
+}
+
+/// The reason an endpoint was disabled by `changes`, if it was.
+pub fn disabled_reason(changes: &[HealthChange]) -> Option<&str> {
+    changes.iter().find_map(|change| match change {
+        HealthChange::Disabled { reason } => Some(reason.as_str()),
+        _ => None,
     })
 }

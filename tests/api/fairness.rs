@@ -42,6 +42,8 @@ async fn tenant_with_endpoint(store: &dyn Store, uid: &str) -> TenantId {
         retry_schedule: None,
         api_version: None,
         throttle: Default::default(),
+        retired_secrets: Vec::new(),
+        health: Default::default(),
         enabled: true,
         disabled_reason: None,
         created_at: now,

@@ -37,7 +37,8 @@ async fn a_duplicate_uid_is_409_naming_uid(app: TestApp) {
     let problem = expect_problem(app.patch("/v1/tenants/other", &json!({"uid": "dup"})).await, 409).await;
     assert_eq!(problem_fields(&problem), ["uid"]);
     let list = expect_status(app.get("/v1/tenants").await, 200).await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    let uids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|t| t["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids, ["other", "dup", "outhook-operations"]);
 }
 
 async fn a_tenant_can_be_renamed_and_deleted(app: TestApp) {
@@ -78,8 +79,8 @@ async fn tenant_lists_page_with_a_cursor(app: TestApp) {
             None => break,
         }
     }
-    // Newest first, every tenant exactly once.
-    assert_eq!(seen, ["page-4", "page-3", "page-2", "page-1", "page-0"]);
+    // Newest first, every tenant exactly once; the operations tenant was created at start-up.
+    assert_eq!(seen, ["page-4", "page-3", "page-2", "page-1", "page-0", "outhook-operations"]);
 }
 
 async fn an_invalid_cursor_or_limit_is_400(app: TestApp) {

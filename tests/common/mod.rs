@@ -48,6 +48,28 @@ macro_rules! conformance {
     };
 }
 
+/// Like [`conformance!`], for tests that configure their own server: each named async fn takes
+/// the [`Backend`] and boots with [`TestApp::spawn_configured`].
+macro_rules! conformance_per_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::common::Backend;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
 /// A running server plus what a test needs to drive it.
 pub struct TestApp {
     pub backend: Backend,
@@ -92,6 +114,15 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
         let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let settings = test_settings(backend, data_dir.path()).await?;
+        Some(Self::spawn_with(backend, settings, data_dir).await)
+    }
+
+    /// Boots a server with the test settings changed by `configure`; `None` when PostgreSQL is
+    /// unavailable and not required.
+    pub async fn spawn_configured(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut settings = test_settings(backend, data_dir.path()).await?;
+        configure(&mut settings);
         Some(Self::spawn_with(backend, settings, data_dir).await)
     }
 
@@ -199,10 +230,11 @@ impl TestApp {
         list["data"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The delivery's attempts, oldest first (the API lists newest first).
     pub async fn delivery_attempts(&self, delivery_id: &str) -> Vec<Value> {
         let list =
             expect_status(self.get(&format!("/v1/tenants/acme/deliveries/{delivery_id}/attempts")).await, 200).await;
-        list["data"].as_array().cloned().unwrap_or_default()
+        list["data"].as_array().cloned().unwrap_or_default().into_iter().rev().collect()
     }
 
     /// Polls the delivery until `accept` holds (at most 10 s), returning it.
@@ -291,6 +323,25 @@ impl TestApp {
                 connection.query_row(sql, [], |row| row.get(0)).unwrap()
             }
             Backend::Postgres => self.postgres_client().await.query_one(sql, &[]).await.unwrap().get(0),
+        }
+    }
+
+    /// The query plan of `sql` (`EXPLAIN` on PostgreSQL with sequential scans discouraged, so the
+    /// plan shows which index serves the query; `EXPLAIN QUERY PLAN` on SQLite), as one string.
+    pub async fn explain(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let connection = rusqlite::Connection::open(self.settings.data_dir.join("outhook.db")).unwrap();
+                let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let rows = statement.query_map([], |row| row.get::<_, String>(3)).unwrap();
+                rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+            }
+            Backend::Postgres => {
+                let client = self.postgres_client().await;
+                client.batch_execute("ANALYZE; SET enable_seqscan = off").await.unwrap();
+                let rows = client.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap();
+                rows.iter().map(|row| row.get::<_, String>(0)).collect::<Vec<_>>().join("\n")
+            }
         }
     }
 

@@ -15,23 +15,28 @@ use tokio_postgres::AsyncMessage;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::admission;
+use crate::domain::delivery::AttemptTrigger;
+use crate::domain::health::{CircuitState, EndpointHealth};
+use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
+use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
-use crate::domain::throttle::{self, Verdict};
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, POSTGRES};
+use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
-    ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
-    TenantRow, TokenRow, throttle_of, transition_columns,
+    ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
+    FanoutTarget, HealthRow, TenantRow, TokenRow, add_status_count, count_hold, disabled_reason, operational_events,
+    throttle_of, transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
-    Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
+    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
+    MigrationMode, PageRequest, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError, Tenant, Token,
 };
-use crate::telemetry::DELIVERIES_THROTTLED;
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
 const MIGRATION_LOCK: i64 = 0x6f75_7468_6f6f_6b01;
@@ -80,10 +85,16 @@ const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::text AS event_types, \
      channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
-     disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight";
+     disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight, previous_secrets, \
+     consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
 const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads";
-const DELIVERY_COLUMNS: &str =
-    "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
+const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
+const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
+/// The endpoint health columns, written back after an attempt.
+const UPDATE_HEALTH_SQL: &str =
+    "UPDATE endpoints SET consecutive_failures = $3, circuit_state = $4, circuit_until = $5,
+        failing_since = $6, last_success_at = $7, last_failure_at = $8
+    WHERE tenant_id = $1 AND id = $2";
 const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
      duration_ms, url, request_headers::text AS request_headers, response_status, \
      response_headers::text AS response_headers, response_body, error_kind, error_message, succeeded";
@@ -102,6 +113,23 @@ const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
 const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
         due_at = $4, claim_token = NULL
     WHERE tenant_id = $1 AND id = $2 AND claim_token = $3";
+/// Makes a delivery due now for a manual attempt, whatever its state (see `Store::retry_delivery`).
+const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+        due_at = $3, claim_token = NULL, next_trigger = 'manual', updated_at = $3
+    WHERE tenant_id = $1 AND id = $2";
+/// An endpoint's failed and exhausted deliveries in an id range.
+const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
+    WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND status IN ('failed', 'exhausted')";
+/// Requeues the next batch of a recovery: ids after the cursor, in id order.
+const RECOVER_BATCH_SQL: &str =
+    "UPDATE deliveries SET status = 'failed', due_at = $6, next_trigger = 'recovery', updated_at = $6
+    WHERE (tenant_id, id) IN (
+        SELECT tenant_id, id FROM deliveries
+        WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND ($7::text IS NULL OR id > $7)
+          AND status IN ('failed', 'exhausted')
+        ORDER BY id LIMIT $5
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id";
 /// The channel workers LISTEN on for new work.
 const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
@@ -151,9 +179,11 @@ fn delivery(row: &Row) -> Result<Delivery, StoreError> {
         id: column(row, "id")?,
         event_id: column(row, "event_id")?,
         endpoint_id: column(row, "endpoint_id")?,
+        event_type: column(row, "event_type")?,
         status: column(row, "status")?,
         attempt_count: column(row, "attempt_count")?,
         due_at: column(row, "due_at")?,
+        next_trigger: column(row, "next_trigger")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
     }
@@ -181,6 +211,35 @@ fn attempt(row: &Row) -> Result<Attempt, StoreError> {
         succeeded: column(row, "succeeded")?,
     }
     .decode()
+}
+
+fn health_row(row: &Row) -> Result<HealthRow, StoreError> {
+    Ok(HealthRow {
+        consecutive_failures: column(row, "consecutive_failures")?,
+        circuit_state: column(row, "circuit_state")?,
+        circuit_until: column(row, "circuit_until")?,
+        failing_since: column(row, "failing_since")?,
+        last_success_at: column(row, "last_success_at")?,
+        last_failure_at: column(row, "last_failure_at")?,
+    })
+}
+
+fn audit_entry(row: &Row) -> Result<AuditEntry, StoreError> {
+    AuditRow {
+        id: column(row, "id")?,
+        tenant_id: column(row, "tenant_id")?,
+        actor: column(row, "actor")?,
+        action: column(row, "action")?,
+        resource_id: column(row, "resource_id")?,
+        details: column(row, "details")?,
+        created_at: column(row, "created_at")?,
+    }
+    .decode()
+}
+
+/// Binds a built query's text values.
+fn text_params(query: &Query) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    query.params.iter().map(|param| param as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
 }
 
 fn api_version(row: &Row) -> Result<ApiVersion, StoreError> {
@@ -284,6 +343,8 @@ impl PostgresStore {
             api_version: column(row, "api_version")?,
             delivery_per_second: column(row, "delivery_per_second")?,
             max_in_flight: column(row, "max_in_flight")?,
+            previous_secrets: column(row, "previous_secrets")?,
+            health: health_row(row)?,
             enabled: column(row, "enabled")?,
             disabled_reason: column(row, "disabled_reason")?,
             created_at: column(row, "created_at")?,
@@ -352,13 +413,15 @@ impl PostgresStore {
         });
     }
 
-    /// Applies each throttled endpoint's limits to freshly claimed deliveries: the endpoint row is
-    /// locked, so every worker sees the same `next_send_at` and in-flight count. Held-back
-    /// deliveries are released to their slot without an attempt.
-    async fn apply_throttles(
+    /// Applies each endpoint's circuit and throttle to freshly claimed deliveries. Only endpoints
+    /// that are limited or not closed are looked at under their row lock, so every worker sees the
+    /// same `next_send_at`, in-flight count and circuit. Held-back deliveries are released to a
+    /// later time without an attempt.
+    async fn apply_gates(
         &self,
         client: &mut deadpool_postgres::Client,
         now: DateTime<Utc>,
+        lease: chrono::Duration,
         claimed: Vec<(Delivery, String)>,
     ) -> Result<Vec<(Delivery, String)>, StoreError> {
         let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
@@ -369,21 +432,24 @@ impl PostgresStore {
         for ((tenant, endpoint), indexes) in groups {
             let limits = client
                 .query_opt(
-                    "SELECT delivery_per_second, max_in_flight FROM endpoints WHERE tenant_id = $1 AND id = $2",
+                    "SELECT delivery_per_second, max_in_flight, circuit_state FROM endpoints
+                     WHERE tenant_id = $1 AND id = $2",
                     &[&tenant, &endpoint],
                 )
                 .await
                 .map_err(pg_error)?;
             let Some(limits) = limits else { continue };
             let throttle = throttle_of(column(&limits, "delivery_per_second")?, column(&limits, "max_in_flight")?)?;
-            if !throttle.is_limited() {
+            let circuit: String = column(&limits, "circuit_state")?;
+            if !throttle.is_limited() && circuit == CircuitState::Closed.as_str() {
                 continue;
             }
             let claim_token = &claimed[indexes[0]].1;
             let transaction = client.transaction().await.map_err(pg_error)?;
             let state = transaction
                 .query_one(
-                    "SELECT next_send_at,
+                    "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
+                            last_success_at, last_failure_at,
                             (SELECT count(*) FROM deliveries
                              WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'delivering' AND due_at > $3
                                AND claim_token <> $4) AS in_flight
@@ -393,25 +459,31 @@ impl PostgresStore {
                 .await
                 .map_err(pg_error)?;
             let in_flight: i64 = column(&state, "in_flight")?;
-            let (verdicts, next_send_at) = throttle::decide(
+            let mut health = health_row(&state)?.decode()?;
+            let before = health.clone();
+            let manual: Vec<bool> =
+                indexes.iter().map(|&index| claimed[index].0.next_trigger == AttemptTrigger::Manual).collect();
+            let admission = admission::admit(
+                &manual,
+                &mut health,
                 throttle,
                 now,
                 column(&state, "next_send_at")?,
                 u32::try_from(in_flight).unwrap_or(u32::MAX),
-                indexes.len(),
+                lease,
             );
-            for (index, verdict) in indexes.into_iter().zip(verdicts) {
-                if let Verdict::HoldUntil(due_at) = verdict {
+            for (index, hold) in indexes.into_iter().zip(admission.holds) {
+                if let Some((due_at, reason)) = hold {
                     let (delivery, token) = &claimed[index];
                     transaction
                         .execute(RELEASE_SQL, &[&tenant, &delivery.id.as_str(), token, &due_at])
                         .await
                         .map_err(pg_error)?;
                     keep[index] = false;
-                    DELIVERIES_THROTTLED.add(1);
+                    count_hold(reason);
                 }
             }
-            if let Some(next_send_at) = next_send_at {
+            if let Some(next_send_at) = admission.next_send_at {
                 transaction
                     .execute(
                         "UPDATE endpoints SET next_send_at = $3 WHERE tenant_id = $1 AND id = $2",
@@ -420,9 +492,38 @@ impl PostgresStore {
                     .await
                     .map_err(pg_error)?;
             }
+            if health != before {
+                Self::write_health(&transaction, &tenant, &endpoint, &health).await?;
+            }
             transaction.commit().await.map_err(pg_error)?;
         }
         Ok(claimed.into_iter().zip(keep).filter_map(|(claim, kept)| kept.then_some(claim)).collect())
+    }
+
+    async fn write_health(
+        client: &impl deadpool_postgres::GenericClient,
+        tenant: &str,
+        endpoint: &str,
+        health: &EndpointHealth,
+    ) -> Result<(), StoreError> {
+        let row = HealthRow::encode(health);
+        client
+            .execute(
+                UPDATE_HEALTH_SQL,
+                &[
+                    &tenant,
+                    &endpoint,
+                    &row.consecutive_failures,
+                    &row.circuit_state,
+                    &row.circuit_until,
+                    &row.failing_since,
+                    &row.last_success_at,
+                    &row.last_failure_at,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
     }
 
     async fn claimed_details(
@@ -453,6 +554,166 @@ impl PostgresStore {
             });
         }
         Ok(details)
+    }
+
+    /// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
+    /// shared with operational events, which are ingested inside the attempt that caused them.
+    async fn ingest_in(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        events: &[Event],
+        default_schedule: &RetrySchedule,
+    ) -> Result<Vec<Ingested>, StoreError> {
+        let Some(first) = events.first() else { return Ok(Vec::new()) };
+        let targets = transaction
+            .query(
+                "SELECT id, enabled, event_types::text AS event_types, channels::text AS channels,
+                        retry_schedule::text AS retry_schedule
+                 FROM endpoints WHERE tenant_id = $1 AND enabled",
+                &[&first.tenant_id.as_str()],
+            )
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| {
+                FanoutTarget::decode(
+                    column(row, "id")?,
+                    column(row, "enabled")?,
+                    column(row, "event_types")?,
+                    column(row, "channels")?,
+                    column(row, "retry_schedule")?,
+                    default_schedule,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let insert_event = transaction
+            .prepare_cached(
+                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                     api_version, payloads)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(pg_error)?;
+        let insert_delivery = transaction
+            .prepare_cached(
+                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at,
+                                         created_at, updated_at, event_type)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .await
+            .map_err(pg_error)?;
+        let mut results = Vec::with_capacity(events.len());
+        let mut any_delivery = false;
+        for submitted in events {
+            let row = EventRow::encode(submitted);
+            let inserted = transaction
+                .execute(
+                    &insert_event,
+                    &[
+                        &row.tenant_id,
+                        &row.id,
+                        &row.event_type,
+                        &row.payload,
+                        &row.channels,
+                        &row.idempotency_key,
+                        &row.created_at,
+                        &row.api_version,
+                        &row.payloads,
+                    ],
+                )
+                .await
+                .map_err(pg_error)?;
+            if inserted == 0 {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND idempotency_key = $2");
+                let original =
+                    transaction.query_one(&sql, &[&row.tenant_id, &row.idempotency_key]).await.map_err(pg_error)?;
+                results.push(Ingested::Replayed(event(&original)?));
+                continue;
+            }
+            let mut deliveries = 0;
+            for target in targets.iter().filter(|target| target.wants(submitted)) {
+                let delivery = target.delivery_for(submitted);
+                transaction
+                    .execute(
+                        &insert_delivery,
+                        &[
+                            &delivery.tenant_id,
+                            &delivery.id,
+                            &delivery.event_id,
+                            &delivery.endpoint_id,
+                            &delivery.status,
+                            &delivery.attempt_count,
+                            &delivery.due_at,
+                            &delivery.created_at,
+                            &delivery.updated_at,
+                            &delivery.event_type,
+                        ],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                deliveries += 1;
+            }
+            any_delivery |= deliveries > 0;
+            results.push(Ingested::Created { event: submitted.clone(), deliveries });
+        }
+        if any_delivery {
+            // Delivered to listeners only when the transaction commits.
+            transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+        }
+        Ok(results)
+    }
+
+    /// Counts an attempt towards its endpoint's health inside the attempt's transaction, and
+    /// ingests the operational events it causes there too. The endpoint row is only locked and
+    /// written when its health changes, which a steady stream of successes does not do.
+    async fn record_health(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        attempt: &Attempt,
+        exhausted: bool,
+        now: DateTime<Utc>,
+        rules: &CompletionRules,
+    ) -> Result<(), StoreError> {
+        let (tenant, endpoint) = (attempt.tenant_id.as_str(), attempt.endpoint_id.as_str());
+        let health_sql = "SELECT url, enabled, consecutive_failures, circuit_state, circuit_until, failing_since,
+                                 last_success_at, last_failure_at
+                          FROM endpoints WHERE tenant_id = $1 AND id = $2";
+        let Some(current) = transaction.query_opt(health_sql, &[&tenant, &endpoint]).await.map_err(pg_error)? else {
+            return Ok(());
+        };
+        let mut health = health_row(&current)?.decode()?;
+        let before = health.clone();
+        health.record(attempt.succeeded, now, column(&current, "enabled")?, &rules.health);
+        let mut changes = Vec::new();
+        let mut url: String = column(&current, "url")?;
+        if health != before {
+            let locked_sql = format!("{health_sql} FOR UPDATE");
+            let locked = transaction.query_one(&locked_sql, &[&tenant, &endpoint]).await.map_err(pg_error)?;
+            health = health_row(&locked)?.decode()?;
+            url = column(&locked, "url")?;
+            changes = health.record(attempt.succeeded, now, column(&locked, "enabled")?, &rules.health);
+            Self::write_health(transaction, tenant, endpoint, &health).await?;
+            if let Some(reason) = disabled_reason(&changes) {
+                transaction
+                    .execute(
+                        "UPDATE endpoints SET enabled = FALSE, disabled_reason = $3, updated_at = $4
+                         WHERE tenant_id = $1 AND id = $2",
+                        &[&tenant, &endpoint, &reason, &now],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+            }
+        }
+        let events = operational_events(attempt, &url, &changes, exhausted, now);
+        if events.is_empty() {
+            return Ok(());
+        }
+        let subscribed = transaction
+            .query_opt("SELECT 1 FROM endpoints WHERE tenant_id = $1 AND enabled LIMIT 1", &[&operations::TENANT_ID])
+            .await
+            .map_err(pg_error)?;
+        if subscribed.is_some() {
+            Self::ingest_in(transaction, &events, &rules.default_schedule).await?;
+        }
+        Ok(())
     }
 
     async fn insert_token_with(
@@ -595,9 +856,9 @@ impl Store for PostgresStore {
             .execute(
                 "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
                                         enabled, disabled_reason, created_at, updated_at, retry_schedule, api_version,
-                                        delivery_per_second, max_in_flight)
+                                        delivery_per_second, max_in_flight, previous_secrets)
                  VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11, $12,
-                         $13::text::jsonb, $14, $15, $16)",
+                         $13::text::jsonb, $14, $15, $16, $17)",
                 &[
                     &row.tenant_id,
                     &row.id,
@@ -615,6 +876,7 @@ impl Store for PostgresStore {
                     &row.api_version,
                     &row.delivery_per_second,
                     &row.max_in_flight,
+                    &row.previous_secrets,
                 ],
             )
             .await
@@ -633,7 +895,9 @@ impl Store for PostgresStore {
         self.execute_one(
             "UPDATE endpoints SET url = $3, description = $4, event_types = $5::text::jsonb, channels = $6::text::jsonb,
                     headers = $7::text::jsonb, secret = $8, enabled = $9, disabled_reason = $10, updated_at = $11,
-                    retry_schedule = $12::text::jsonb, api_version = $13, delivery_per_second = $14, max_in_flight = $15
+                    retry_schedule = $12::text::jsonb, api_version = $13, delivery_per_second = $14, max_in_flight = $15,
+                    previous_secrets = $16, consecutive_failures = $17, circuit_state = $18, circuit_until = $19,
+                    failing_since = $20
              WHERE tenant_id = $1 AND id = $2",
             &[
                 &row.tenant_id,
@@ -651,6 +915,11 @@ impl Store for PostgresStore {
                 &row.api_version,
                 &row.delivery_per_second,
                 &row.max_in_flight,
+                &row.previous_secrets,
+                &row.health.consecutive_failures,
+                &row.health.circuit_state,
+                &row.health.circuit_until,
+                &row.health.failing_since,
             ],
         )
         .await
@@ -718,103 +987,9 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let Some(first) = events.first() else { return Ok(Vec::new()) };
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(pg_error)?;
-        let targets = transaction
-            .query(
-                "SELECT id, enabled, event_types::text AS event_types, channels::text AS channels,
-                        retry_schedule::text AS retry_schedule
-                 FROM endpoints WHERE tenant_id = $1 AND enabled",
-                &[&first.tenant_id.as_str()],
-            )
-            .await
-            .map_err(pg_error)?
-            .iter()
-            .map(|row| {
-                FanoutTarget::decode(
-                    column(row, "id")?,
-                    column(row, "enabled")?,
-                    column(row, "event_types")?,
-                    column(row, "channels")?,
-                    column(row, "retry_schedule")?,
-                    default_schedule,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let insert_event = transaction
-            .prepare_cached(
-                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                     api_version, payloads)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(pg_error)?;
-        let insert_delivery = transaction
-            .prepare_cached(
-                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at,
-                                         created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .await
-            .map_err(pg_error)?;
-        let mut results = Vec::with_capacity(events.len());
-        let mut any_delivery = false;
-        for submitted in events {
-            let row = EventRow::encode(submitted);
-            let inserted = transaction
-                .execute(
-                    &insert_event,
-                    &[
-                        &row.tenant_id,
-                        &row.id,
-                        &row.event_type,
-                        &row.payload,
-                        &row.channels,
-                        &row.idempotency_key,
-                        &row.created_at,
-                        &row.api_version,
-                        &row.payloads,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            if inserted == 0 {
-                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND idempotency_key = $2");
-                let original =
-                    transaction.query_one(&sql, &[&row.tenant_id, &row.idempotency_key]).await.map_err(pg_error)?;
-                results.push(Ingested::Replayed(event(&original)?));
-                continue;
-            }
-            let mut deliveries = 0;
-            for target in targets.iter().filter(|target| target.wants(submitted)) {
-                let delivery = target.delivery_for(submitted);
-                transaction
-                    .execute(
-                        &insert_delivery,
-                        &[
-                            &delivery.tenant_id,
-                            &delivery.id,
-                            &delivery.event_id,
-                            &delivery.endpoint_id,
-                            &delivery.status,
-                            &delivery.attempt_count,
-                            &delivery.due_at,
-                            &delivery.created_at,
-                            &delivery.updated_at,
-                        ],
-                    )
-                    .await
-                    .map_err(pg_error)?;
-                deliveries += 1;
-            }
-            any_delivery |= deliveries > 0;
-            results.push(Ingested::Created { event: submitted.clone(), deliveries });
-        }
-        if any_delivery {
-            // Delivered to listeners only when the transaction commits.
-            transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
-        }
+        let results = Self::ingest_in(&transaction, events, default_schedule).await?;
         transaction.commit().await.map_err(pg_error)?;
         Ok(results)
     }
@@ -825,15 +1000,45 @@ impl Store for PostgresStore {
         row.as_ref().map(event).transpose()
     }
 
-    async fn list_event_deliveries(
+    async fn list_events(
         &self,
         tenant_id: &TenantId,
-        event_id: &EventId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Event>, StoreError> {
+        let query = query::events(Dialect::Postgres, EVENT_COLUMNS, tenant_id.as_str(), filter, page);
+        let rows = self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)?;
+        rows.iter().map(event).collect()
+    }
+
+    async fn event_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        event_ids: &[EventId],
+    ) -> Result<BTreeMap<EventId, StatusCounts>, StoreError> {
+        let mut counts: BTreeMap<EventId, StatusCounts> = BTreeMap::new();
+        if event_ids.is_empty() {
+            return Ok(counts);
+        }
+        let ids: Vec<&str> = event_ids.iter().map(EventId::as_str).collect();
+        let query = query::event_status_counts(Dialect::Postgres, tenant_id.as_str(), &ids);
+        for row in self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)? {
+            let event_id: String = column(&row, "event_id")?;
+            let event_id = EventId::parse(&event_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let status: String = column(&row, "status")?;
+            add_status_count(counts.entry(event_id).or_default(), &status, column(&row, "count")?)?;
+        }
+        Ok(counts)
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let sql =
-            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 ORDER BY id");
-        let rows =
-            self.client().await?.query(&sql, &[&tenant_id.as_str(), &event_id.as_str()]).await.map_err(pg_error)?;
+        let query = query::deliveries(Dialect::Postgres, DELIVERY_COLUMNS, tenant_id.as_str(), filter, page);
+        let rows = self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)?;
         rows.iter().map(delivery).collect()
     }
 
@@ -843,16 +1048,165 @@ impl Store for PostgresStore {
         row.as_ref().map(delivery).transpose()
     }
 
-    async fn list_delivery_attempts(
+    async fn list_attempts(
         &self,
         tenant_id: &TenantId,
-        delivery_id: &DeliveryId,
+        filter: &AttemptFilter,
+        page: &PageRequest,
     ) -> Result<Vec<Attempt>, StoreError> {
-        let sql =
-            format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY id");
-        let rows =
-            self.client().await?.query(&sql, &[&tenant_id.as_str(), &delivery_id.as_str()]).await.map_err(pg_error)?;
+        let query = query::attempts(Dialect::Postgres, ATTEMPT_COLUMNS, tenant_id.as_str(), filter, page);
+        let rows = self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)?;
         rows.iter().map(attempt).collect()
+    }
+
+    async fn find_attempt(&self, tenant_id: &TenantId, id: &AttemptId) -> Result<Option<Attempt>, StoreError> {
+        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND id = $2");
+        let row = self.client().await?.query_opt(&sql, &[&tenant_id.as_str(), &id.as_str()]).await.map_err(pg_error)?;
+        row.as_ref().map(attempt).transpose()
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant_id: &TenantId,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let sql = format!("{RETRY_SQL} RETURNING {DELIVERY_COLUMNS}");
+        let client = self.client().await?;
+        let row = client.query_opt(&sql, &[&tenant_id.as_str(), &id.as_str(), &now]).await.map_err(pg_error)?;
+        if row.is_some() {
+            client.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+        }
+        row.as_ref().map(delivery).transpose()
+    }
+
+    async fn insert_recovery(&self, recovery: &Recovery) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let (tenant, endpoint) = (recovery.tenant_id.as_str(), recovery.endpoint_id.as_str());
+        let (from, to) = (DeliveryId::lowest_at(recovery.since), DeliveryId::lowest_at(recovery.until));
+        let matched: i64 = transaction
+            .query_one(RECOVERABLE_COUNT_SQL, &[&tenant, &endpoint, &from, &to])
+            .await
+            .map_err(pg_error)?
+            .try_get(0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        transaction
+            .execute(
+                "INSERT INTO recoveries (tenant_id, id, endpoint_id, since_at, until_at, matched, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &tenant,
+                    &recovery.id.as_str(),
+                    &endpoint,
+                    &recovery.since,
+                    &recovery.until,
+                    &matched,
+                    &recovery.created_at,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(u64::try_from(matched).unwrap_or(0))
+    }
+
+    async fn advance_recovery(&self, now: DateTime<Utc>, batch: usize) -> Result<Option<u64>, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let Some(recovery) = transaction
+            .query_opt(
+                "SELECT tenant_id, id, endpoint_id, since_at, until_at, cursor FROM recoveries
+                 WHERE finished_at IS NULL ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                &[],
+            )
+            .await
+            .map_err(pg_error)?
+        else {
+            return Ok(None);
+        };
+        let tenant: String = column(&recovery, "tenant_id")?;
+        let id: String = column(&recovery, "id")?;
+        let endpoint: String = column(&recovery, "endpoint_id")?;
+        let since: DateTime<Utc> = column(&recovery, "since_at")?;
+        let until: DateTime<Utc> = column(&recovery, "until_at")?;
+        let cursor: Option<String> = column(&recovery, "cursor")?;
+        let (from, to) = (DeliveryId::lowest_at(since), DeliveryId::lowest_at(until));
+        let requeued = transaction
+            .query(RECOVER_BATCH_SQL, &[&tenant, &endpoint, &from, &to, &(batch as i64), &now, &cursor])
+            .await
+            .map_err(pg_error)?;
+        let ids = requeued.iter().map(|row| column::<String>(row, "id")).collect::<Result<Vec<_>, _>>()?;
+        let last = ids.into_iter().max();
+        let finished = (requeued.len() < batch).then_some(now);
+        transaction
+            .execute(
+                "UPDATE recoveries SET cursor = COALESCE($3, cursor), requeued = requeued + $4, finished_at = $5
+                 WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, &id, &last, &(requeued.len() as i64), &finished],
+            )
+            .await
+            .map_err(pg_error)?;
+        if !requeued.is_empty() {
+            transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
+        }
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(Some(requeued.len() as u64))
+    }
+
+    async fn endpoint_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        endpoint_id: &EndpointId,
+        window: &IdRange,
+    ) -> Result<StatusCounts, StoreError> {
+        let query = query::endpoint_status_counts(Dialect::Postgres, tenant_id.as_str(), endpoint_id.as_str(), window);
+        let mut counts = StatusCounts::new();
+        for row in self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)? {
+            let status: String = column(&row, "status")?;
+            add_status_count(&mut counts, &status, column(&row, "count")?)?;
+        }
+        Ok(counts)
+    }
+
+    async fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError> {
+        let deleted = self
+            .client()
+            .await?
+            .execute(
+                "DELETE FROM events WHERE (tenant_id, id) IN (
+                     SELECT e.tenant_id, e.id FROM events e
+                     WHERE e.created_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                       WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id
+                                         AND d.status IN ('pending', 'failed', 'delivering'))
+                     ORDER BY e.created_at LIMIT $2
+                     FOR UPDATE SKIP LOCKED)",
+                &[&before, &(batch as i64)],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(deleted)
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let row = AuditRow::encode(entry);
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO audit_log (id, tenant_id, actor, action, resource_id, details, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&row.id, &row.tenant_id, &row.actor, &row.action, &row.resource_id, &row.details, &row.created_at],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Vec<AuditEntry>, StoreError> {
+        let query = query::audit(Dialect::Postgres, AUDIT_COLUMNS, filter, page);
+        let rows = self.client().await?.query(&query.sql, &text_params(&query)).await.map_err(pg_error)?;
+        rows.iter().map(audit_entry).collect()
     }
 
     async fn claim_due(
@@ -903,7 +1257,7 @@ impl Store for PostgresStore {
                 claimed.push((delivery(row)?, claim_token.clone()));
             }
         }
-        let claimed = self.apply_throttles(&mut client, now, claimed).await?;
+        let claimed = self.apply_gates(&mut client, now, lease_until - now, claimed).await?;
         self.claimed_details(&client, claimed).await
     }
 
@@ -913,6 +1267,7 @@ impl Store for PostgresStore {
         claim_token: &str,
         transition: DeliveryTransition,
         now: DateTime<Utc>,
+        rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
         let row = AttemptRow::encode(attempt);
         let (status, due_at) = transition_columns(transition);
@@ -949,12 +1304,15 @@ impl Store for PostgresStore {
             .map_err(pg_error)?;
         let moved = transaction
             .execute(
-                "UPDATE deliveries SET status = $4, attempt_count = $5, due_at = $6, claim_token = NULL, updated_at = $7
+                "UPDATE deliveries SET status = $4, attempt_count = $5, due_at = $6, claim_token = NULL, updated_at = $7,
+                        next_trigger = NULL
                  WHERE tenant_id = $1 AND id = $2 AND claim_token = $3",
                 &[&row.tenant_id, &row.delivery_id, &claim_token, &status, &row.attempt_number, &due_at, &now],
             )
             .await
             .map_err(pg_error)?;
+        let exhausted = moved > 0 && transition == DeliveryTransition::Exhausted;
+        Self::record_health(&transaction, attempt, exhausted, now, rules).await?;
         transaction.commit().await.map_err(pg_error)?;
         Ok(moved > 0)
     }

@@ -12,23 +12,28 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::Notify;
 
-use crate::domain::ids::{DeliveryId, EndpointId, EventId, TenantId, TokenId};
+use crate::domain::admission;
+use crate::domain::delivery::AttemptTrigger;
+use crate::domain::health::{CircuitState, EndpointHealth};
+use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
+use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
-use crate::domain::throttle::{self, Verdict};
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, SQLITE};
+use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
-    ApiVersionRow, AttemptRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow, FanoutTarget,
-    TenantRow, TokenRow, throttle_of, transition_columns,
+    ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
+    FanoutTarget, HealthRow, TenantRow, TokenRow, add_status_count, count_hold, disabled_reason, operational_events,
+    throttle_of, transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
-    Ingested, MigrationMode, PageRequest, RemoveVersion, SecretCipher, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
+    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
+    MigrationMode, PageRequest, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError, Tenant, Token,
 };
-use crate::telemetry::DELIVERIES_THROTTLED;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -131,11 +136,29 @@ const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_coun
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst";
 const EVENT_TYPE_COLUMNS: &str = "name, description, archived, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, channels, headers, secret, \
-     retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight";
+     retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight, \
+     previous_secrets, consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
 const EVENT_COLUMNS: &str =
     "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads";
-const DELIVERY_COLUMNS: &str =
-    "tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at, created_at, updated_at";
+const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
+const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
+/// See the PostgreSQL backend's `RETRY_SQL`.
+const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+        due_at = ?3, claim_token = NULL, next_trigger = 'manual', updated_at = ?3
+    WHERE tenant_id = ?1 AND id = ?2";
+const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
+    WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND status IN ('failed', 'exhausted')";
+const RECOVER_BATCH_SQL: &str =
+    "UPDATE deliveries SET status = 'failed', due_at = ?6, next_trigger = 'recovery', updated_at = ?6
+    WHERE (tenant_id, id) IN (
+        SELECT tenant_id, id FROM deliveries
+        WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND (?7 IS NULL OR id > ?7)
+          AND status IN ('failed', 'exhausted')
+        ORDER BY id LIMIT ?5)
+    RETURNING id";
+const HEALTH_SQL: &str = "SELECT url, enabled, consecutive_failures, circuit_state, circuit_until, failing_since,
+        last_success_at, last_failure_at
+    FROM endpoints WHERE tenant_id = ?1 AND id = ?2";
 const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at, \
      duration_ms, url, request_headers, response_status, response_headers, response_body, error_kind, error_message, \
      succeeded";
@@ -179,12 +202,119 @@ fn endpoint(row: &Row<'_>, cipher: &SecretCipher) -> Result<Endpoint, StoreError
         api_version: column(row, "api_version")?,
         delivery_per_second: column(row, "delivery_per_second")?,
         max_in_flight: column(row, "max_in_flight")?,
+        previous_secrets: column(row, "previous_secrets")?,
+        health: health_row(row)?,
         enabled: column(row, "enabled")?,
         disabled_reason: column(row, "disabled_reason")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     }
     .decode(cipher)
+}
+
+fn health_row(row: &Row<'_>) -> Result<HealthRow, StoreError> {
+    Ok(HealthRow {
+        consecutive_failures: column(row, "consecutive_failures")?,
+        circuit_state: column(row, "circuit_state")?,
+        circuit_until: optional_timestamp(row, "circuit_until")?,
+        failing_since: optional_timestamp(row, "failing_since")?,
+        last_success_at: optional_timestamp(row, "last_success_at")?,
+        last_failure_at: optional_timestamp(row, "last_failure_at")?,
+    })
+}
+
+fn audit_entry(row: &Row<'_>) -> Result<AuditEntry, StoreError> {
+    AuditRow {
+        id: column(row, "id")?,
+        tenant_id: column(row, "tenant_id")?,
+        actor: column(row, "actor")?,
+        action: column(row, "action")?,
+        resource_id: column(row, "resource_id")?,
+        details: column(row, "details")?,
+        created_at: timestamp(row, "created_at")?,
+    }
+    .decode()
+}
+
+fn write_health(
+    connection: &Connection,
+    tenant: &str,
+    endpoint: &str,
+    health: &EndpointHealth,
+) -> Result<(), StoreError> {
+    let row = HealthRow::encode(health);
+    connection
+        .execute(
+            "UPDATE endpoints SET consecutive_failures = ?3, circuit_state = ?4, circuit_until = ?5,
+                    failing_since = ?6, last_success_at = ?7, last_failure_at = ?8
+             WHERE tenant_id = ?1 AND id = ?2",
+            params![
+                tenant,
+                endpoint,
+                row.consecutive_failures,
+                row.circuit_state,
+                row.circuit_until.as_ref().map(micros),
+                row.failing_since.as_ref().map(micros),
+                row.last_success_at.as_ref().map(micros),
+                row.last_failure_at.as_ref().map(micros)
+            ],
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// Counts an attempt towards its endpoint's health and ingests the operational events it causes,
+/// inside the attempt's transaction (see the PostgreSQL backend's `record_health`).
+fn record_health(
+    transaction: &Connection,
+    attempt: &Attempt,
+    exhausted: bool,
+    now: DateTime<Utc>,
+    rules: &CompletionRules,
+) -> Result<bool, StoreError> {
+    let (tenant, endpoint) = (attempt.tenant_id.as_str(), attempt.endpoint_id.as_str());
+    let current = query_optional(transaction, HEALTH_SQL, params![tenant, endpoint], |row| {
+        Ok((health_row(row)?.decode()?, column::<bool>(row, "enabled")?, column::<String>(row, "url")?))
+    })?;
+    let Some((mut health, enabled, url)) = current else { return Ok(false) };
+    let before = health.clone();
+    let changes = health.record(attempt.succeeded, now, enabled, &rules.health);
+    if health != before {
+        write_health(transaction, tenant, endpoint, &health)?;
+        if let Some(reason) = disabled_reason(&changes) {
+            transaction
+                .execute(
+                    "UPDATE endpoints SET enabled = 0, disabled_reason = ?3, updated_at = ?4
+                     WHERE tenant_id = ?1 AND id = ?2",
+                    params![tenant, endpoint, reason, micros(&now)],
+                )
+                .map_err(sqlite_error)?;
+        }
+    }
+    let events = operational_events(attempt, &url, &changes, exhausted, now);
+    if events.is_empty() {
+        return Ok(false);
+    }
+    let subscribed = query_optional(
+        transaction,
+        "SELECT 1 FROM endpoints WHERE tenant_id = ?1 AND enabled LIMIT 1",
+        params![operations::TENANT_ID],
+        |_| Ok(()),
+    )?;
+    if subscribed.is_none() {
+        return Ok(false);
+    }
+    let (_, any_delivery) = ingest_in(transaction, &events, &rules.default_schedule)?;
+    Ok(any_delivery)
+}
+
+/// Runs a built query, decoding each row with `decode`.
+fn run_query<T>(
+    connection: &Connection,
+    query: &Query,
+    decode: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    query_all(connection, &query.sql, rusqlite::params_from_iter(query.params.iter()), decode)
 }
 
 fn event(row: &Row<'_>) -> Result<Event, StoreError> {
@@ -208,9 +338,11 @@ fn delivery(row: &Row<'_>) -> Result<Delivery, StoreError> {
         id: column(row, "id")?,
         event_id: column(row, "event_id")?,
         endpoint_id: column(row, "endpoint_id")?,
+        event_type: column(row, "event_type")?,
         status: column(row, "status")?,
         attempt_count: column(row, "attempt_count")?,
         due_at: optional_timestamp(row, "due_at")?,
+        next_trigger: column(row, "next_trigger")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     }
@@ -278,12 +410,13 @@ fn insert_token_with(connection: &Connection, token: &Token) -> Result<(), Store
     Ok(())
 }
 
-/// Applies each throttled endpoint's limits to freshly claimed deliveries, inside the claim's
+/// Applies each endpoint's circuit and throttle to freshly claimed deliveries, inside the claim's
 /// transaction (SQLite has one writer, so no row lock is needed). Held-back deliveries are
-/// released to their slot without an attempt.
-fn apply_throttles(
+/// released to a later time without an attempt.
+fn apply_gates(
     transaction: &Connection,
     now: DateTime<Utc>,
+    lease: chrono::Duration,
     claim_token: &str,
     claimed: Vec<Delivery>,
 ) -> Result<Vec<Delivery>, StoreError> {
@@ -295,7 +428,8 @@ fn apply_throttles(
     for ((tenant, endpoint), indexes) in groups {
         let state = query_optional(
             transaction,
-            "SELECT delivery_per_second, max_in_flight, next_send_at,
+            "SELECT delivery_per_second, max_in_flight, next_send_at, consecutive_failures, circuit_state,
+                    circuit_until, failing_since, last_success_at, last_failure_at,
                     (SELECT count(*) FROM deliveries
                      WHERE tenant_id = ?1 AND endpoint_id = ?2 AND status = 'delivering' AND due_at > ?3
                        AND claim_token <> ?4) AS in_flight
@@ -303,25 +437,29 @@ fn apply_throttles(
             params![tenant, endpoint, micros(&now), claim_token],
             |row| {
                 let throttle = throttle_of(column(row, "delivery_per_second")?, column(row, "max_in_flight")?)?;
-                Ok((throttle, optional_timestamp(row, "next_send_at")?, column::<i64>(row, "in_flight")?))
+                let health = health_row(row)?.decode()?;
+                Ok((throttle, health, optional_timestamp(row, "next_send_at")?, column::<i64>(row, "in_flight")?))
             },
         )?;
-        let Some((throttle, next_send_at, in_flight)) = state else { continue };
-        if !throttle.is_limited() {
+        let Some((throttle, mut health, next_send_at, in_flight)) = state else { continue };
+        if !throttle.is_limited() && health.circuit == CircuitState::Closed {
             continue;
         }
+        let before = health.clone();
+        let manual: Vec<bool> =
+            indexes.iter().map(|&index| claimed[index].next_trigger == AttemptTrigger::Manual).collect();
         let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
-        let (verdicts, next_send_at) = throttle::decide(throttle, now, next_send_at, in_flight, indexes.len());
-        for (index, verdict) in indexes.into_iter().zip(verdicts) {
-            if let Verdict::HoldUntil(due_at) = verdict {
+        let admission = admission::admit(&manual, &mut health, throttle, now, next_send_at, in_flight, lease);
+        for (index, hold) in indexes.into_iter().zip(admission.holds) {
+            if let Some((due_at, reason)) = hold {
                 transaction
                     .execute(RELEASE_SQL, params![tenant, claimed[index].id.as_str(), claim_token, micros(&due_at)])
                     .map_err(sqlite_error)?;
                 keep[index] = false;
-                DELIVERIES_THROTTLED.add(1);
+                count_hold(reason);
             }
         }
-        if let Some(next_send_at) = next_send_at {
+        if let Some(next_send_at) = admission.next_send_at {
             transaction
                 .execute(
                     "UPDATE endpoints SET next_send_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
@@ -329,8 +467,99 @@ fn apply_throttles(
                 )
                 .map_err(sqlite_error)?;
         }
+        if health != before {
+            write_health(transaction, &tenant, &endpoint, &health)?;
+        }
     }
     Ok(claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect())
+}
+
+/// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
+/// shared with operational events, which are ingested inside the attempt that caused them.
+/// Returns the results and whether any delivery was created.
+fn ingest_in(
+    transaction: &Connection,
+    events: &[Event],
+    default_schedule: &RetrySchedule,
+) -> Result<(Vec<Ingested>, bool), StoreError> {
+    let Some(first) = events.first() else { return Ok((Vec::new(), false)) };
+    let targets = query_all(
+        transaction,
+        "SELECT id, enabled, event_types, channels, retry_schedule FROM endpoints
+             WHERE tenant_id = ?1 AND enabled",
+        params![first.tenant_id.as_str()],
+        |row| {
+            FanoutTarget::decode(
+                column(row, "id")?,
+                column(row, "enabled")?,
+                column(row, "event_types")?,
+                column(row, "channels")?,
+                column(row, "retry_schedule")?,
+                default_schedule,
+            )
+        },
+    )?;
+    let mut results = Vec::with_capacity(events.len());
+    let mut any_delivery = false;
+    for submitted in events {
+        let row = EventRow::encode(submitted);
+        let inserted = transaction
+            .prepare_cached(
+                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                         api_version, payloads)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    row.tenant_id,
+                    row.id,
+                    row.event_type,
+                    row.payload,
+                    row.channels,
+                    row.idempotency_key,
+                    micros(&row.created_at),
+                    row.api_version,
+                    row.payloads
+                ])
+            })
+            .map_err(sqlite_error)?;
+        if inserted == 0 {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND idempotency_key = ?2");
+            let original = query_optional(transaction, &sql, params![row.tenant_id, row.idempotency_key], event)?
+                .ok_or_else(|| StoreError::Internal("idempotency conflict without an original event".into()))?;
+            results.push(Ingested::Replayed(original));
+            continue;
+        }
+        let mut deliveries = 0;
+        for target in targets.iter().filter(|target| target.wants(submitted)) {
+            let delivery = target.delivery_for(submitted);
+            transaction
+                .prepare_cached(
+                    "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count,
+                                                 due_at, created_at, updated_at, event_type)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        delivery.tenant_id,
+                        delivery.id,
+                        delivery.event_id,
+                        delivery.endpoint_id,
+                        delivery.status,
+                        delivery.attempt_count,
+                        delivery.due_at.as_ref().map(micros),
+                        micros(&delivery.created_at),
+                        micros(&delivery.updated_at),
+                        delivery.event_type
+                    ])
+                })
+                .map_err(sqlite_error)?;
+            deliveries += 1;
+        }
+        any_delivery |= deliveries > 0;
+        results.push(Ingested::Created { event: submitted.clone(), deliveries });
+    }
+    Ok((results, any_delivery))
 }
 
 impl SqliteStore {
@@ -552,8 +781,8 @@ impl Store for SqliteStore {
                 .execute(
                     "INSERT INTO endpoints (tenant_id, id, url, description, event_types, channels, headers, secret,
                                             enabled, disabled_reason, created_at, updated_at, retry_schedule,
-                                            api_version, delivery_per_second, max_in_flight)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                            api_version, delivery_per_second, max_in_flight, previous_secrets)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                     params![
                         row.tenant_id,
                         row.id,
@@ -570,7 +799,8 @@ impl Store for SqliteStore {
                         row.retry_schedule,
                         row.api_version,
                         row.delivery_per_second,
-                        row.max_in_flight
+                        row.max_in_flight,
+                        row.previous_secrets
                     ],
                 )
                 .map_err(sqlite_error)?;
@@ -595,7 +825,8 @@ impl Store for SqliteStore {
                 connection,
                 "UPDATE endpoints SET url = ?3, description = ?4, event_types = ?5, channels = ?6, headers = ?7,
                         secret = ?8, enabled = ?9, disabled_reason = ?10, updated_at = ?11, retry_schedule = ?12,
-                        api_version = ?13, delivery_per_second = ?14, max_in_flight = ?15
+                        api_version = ?13, delivery_per_second = ?14, max_in_flight = ?15, previous_secrets = ?16,
+                        consecutive_failures = ?17, circuit_state = ?18, circuit_until = ?19, failing_since = ?20
                  WHERE tenant_id = ?1 AND id = ?2",
                 params![
                     row.tenant_id,
@@ -612,7 +843,12 @@ impl Store for SqliteStore {
                     row.retry_schedule,
                     row.api_version,
                     row.delivery_per_second,
-                    row.max_in_flight
+                    row.max_in_flight,
+                    row.previous_secrets,
+                    row.health.consecutive_failures,
+                    row.health.circuit_state,
+                    row.health.circuit_until.as_ref().map(micros),
+                    row.health.failing_since.as_ref().map(micros)
                 ],
             )
         })
@@ -695,91 +931,15 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let Some(first) = events.first() else { return Ok(Vec::new()) };
-        let tenant_id = first.tenant_id.to_string();
         let events = events.to_vec();
         let default_schedule = default_schedule.clone();
         let (results, any_delivery) = self
             .call(move |connection, _| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-                let targets = query_all(
-                    &transaction,
-                    "SELECT id, enabled, event_types, channels, retry_schedule FROM endpoints
-                     WHERE tenant_id = ?1 AND enabled",
-                    params![tenant_id],
-                    |row| {
-                        FanoutTarget::decode(
-                            column(row, "id")?,
-                            column(row, "enabled")?,
-                            column(row, "event_types")?,
-                            column(row, "channels")?,
-                            column(row, "retry_schedule")?,
-                            &default_schedule,
-                        )
-                    },
-                )?;
-                let mut results = Vec::with_capacity(events.len());
-                let mut any_delivery = false;
-                for submitted in &events {
-                    let row = EventRow::encode(submitted);
-                    let inserted = transaction
-                        .prepare_cached(
-                            "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                                 api_version, payloads)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                        )
-                        .and_then(|mut statement| {
-                            statement.execute(params![
-                                row.tenant_id,
-                                row.id,
-                                row.event_type,
-                                row.payload,
-                                row.channels,
-                                row.idempotency_key,
-                                micros(&row.created_at),
-                                row.api_version,
-                                row.payloads
-                            ])
-                        })
-                        .map_err(sqlite_error)?;
-                    if inserted == 0 {
-                        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND idempotency_key = ?2");
-                        let original = query_optional(&transaction, &sql, params![row.tenant_id, row.idempotency_key], event)?
-                            .ok_or_else(|| StoreError::Internal("idempotency conflict without an original event".into()))?;
-                        results.push(Ingested::Replayed(original));
-                        continue;
-                    }
-                    let mut deliveries = 0;
-                    for target in targets.iter().filter(|target| target.wants(submitted)) {
-                        let delivery = target.delivery_for(submitted);
-                        transaction
-                            .prepare_cached(
-                                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count,
-                                                         due_at, created_at, updated_at)
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                            )
-                            .and_then(|mut statement| {
-                                statement.execute(params![
-                                    delivery.tenant_id,
-                                    delivery.id,
-                                    delivery.event_id,
-                                    delivery.endpoint_id,
-                                    delivery.status,
-                                    delivery.attempt_count,
-                                    delivery.due_at.as_ref().map(micros),
-                                    micros(&delivery.created_at),
-                                    micros(&delivery.updated_at)
-                                ])
-                            })
-                            .map_err(sqlite_error)?;
-                        deliveries += 1;
-                    }
-                    any_delivery |= deliveries > 0;
-                    results.push(Ingested::Created { event: submitted.clone(), deliveries });
-                }
+                let ingested = ingest_in(&transaction, &events, &default_schedule)?;
                 transaction.commit().map_err(sqlite_error)?;
-                Ok((results, any_delivery))
+                Ok(ingested)
             })
             .await?;
         if any_delivery {
@@ -797,18 +957,48 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_event_deliveries(
+    async fn list_events(
         &self,
         tenant_id: &TenantId,
-        event_id: &EventId,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let (tenant_id, event_id) = (tenant_id.to_string(), event_id.to_string());
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Event>, StoreError> {
+        let query = query::events(Dialect::Sqlite, EVENT_COLUMNS, tenant_id.as_str(), filter, page);
+        self.call(move |connection, _| run_query(connection, &query, event)).await
+    }
+
+    async fn event_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        event_ids: &[EventId],
+    ) -> Result<BTreeMap<EventId, StatusCounts>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<&str> = event_ids.iter().map(EventId::as_str).collect();
+        let query = query::event_status_counts(Dialect::Sqlite, tenant_id.as_str(), &ids);
         self.call(move |connection, _| {
-            let sql =
-                format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND event_id = ?2 ORDER BY id");
-            query_all(connection, &sql, params![tenant_id, event_id], delivery)
+            let rows = run_query(connection, &query, |row| {
+                Ok((column::<String>(row, "event_id")?, column::<String>(row, "status")?, column::<i64>(row, "count")?))
+            })?;
+            let mut counts: BTreeMap<EventId, StatusCounts> = BTreeMap::new();
+            for (event_id, status, count) in rows {
+                let event_id = EventId::parse(&event_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                add_status_count(counts.entry(event_id).or_default(), &status, count)?;
+            }
+            Ok(counts)
         })
         .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant_id: &TenantId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let query = query::deliveries(Dialect::Sqlite, DELIVERY_COLUMNS, tenant_id.as_str(), filter, page);
+        self.call(move |connection, _| run_query(connection, &query, delivery)).await
     }
 
     async fn find_delivery(&self, tenant_id: &TenantId, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
@@ -820,18 +1010,186 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_delivery_attempts(
+    async fn list_attempts(
         &self,
         tenant_id: &TenantId,
-        delivery_id: &DeliveryId,
+        filter: &AttemptFilter,
+        page: &PageRequest,
     ) -> Result<Vec<Attempt>, StoreError> {
-        let (tenant_id, delivery_id) = (tenant_id.to_string(), delivery_id.to_string());
+        let query = query::attempts(Dialect::Sqlite, ATTEMPT_COLUMNS, tenant_id.as_str(), filter, page);
+        self.call(move |connection, _| run_query(connection, &query, attempt)).await
+    }
+
+    async fn find_attempt(&self, tenant_id: &TenantId, id: &AttemptId) -> Result<Option<Attempt>, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
         self.call(move |connection, _| {
-            let sql =
-                format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = ?1 AND delivery_id = ?2 ORDER BY id");
-            query_all(connection, &sql, params![tenant_id, delivery_id], attempt)
+            let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = ?1 AND id = ?2");
+            query_optional(connection, &sql, params![tenant_id, id], attempt)
         })
         .await
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant_id: &TenantId,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let (tenant_id, id) = (tenant_id.to_string(), id.to_string());
+        let retried = self
+            .call(move |connection, _| {
+                let sql = format!("{RETRY_SQL} RETURNING {DELIVERY_COLUMNS}");
+                query_optional(connection, &sql, params![tenant_id, id, micros(&now)], delivery)
+            })
+            .await?;
+        if retried.is_some() {
+            self.work_signal.notify_one();
+        }
+        Ok(retried)
+    }
+
+    async fn insert_recovery(&self, recovery: &Recovery) -> Result<u64, StoreError> {
+        let recovery = recovery.clone();
+        self.call(move |connection, _| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let (tenant, endpoint) = (recovery.tenant_id.as_str(), recovery.endpoint_id.as_str());
+            let (from, to) = (DeliveryId::lowest_at(recovery.since), DeliveryId::lowest_at(recovery.until));
+            let matched: i64 = transaction
+                .query_row(RECOVERABLE_COUNT_SQL, params![tenant, endpoint, from, to], |row| row.get(0))
+                .map_err(sqlite_error)?;
+            transaction
+                .execute(
+                    "INSERT INTO recoveries (tenant_id, id, endpoint_id, since_at, until_at, matched, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        tenant,
+                        recovery.id.as_str(),
+                        endpoint,
+                        micros(&recovery.since),
+                        micros(&recovery.until),
+                        matched,
+                        micros(&recovery.created_at)
+                    ],
+                )
+                .map_err(sqlite_error)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(u64::try_from(matched).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn advance_recovery(&self, now: DateTime<Utc>, batch: usize) -> Result<Option<u64>, StoreError> {
+        let requeued = self
+            .call(move |connection, _| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+                let recovery = query_optional(
+                    &transaction,
+                    "SELECT tenant_id, id, endpoint_id, since_at, until_at, cursor FROM recoveries
+                     WHERE finished_at IS NULL ORDER BY created_at LIMIT 1",
+                    [],
+                    |row| {
+                        Ok((
+                            column::<String>(row, "tenant_id")?,
+                            column::<String>(row, "id")?,
+                            column::<String>(row, "endpoint_id")?,
+                            timestamp(row, "since_at")?,
+                            timestamp(row, "until_at")?,
+                            column::<Option<String>>(row, "cursor")?,
+                        ))
+                    },
+                )?;
+                let Some((tenant, id, endpoint, since, until, cursor)) = recovery else { return Ok(None) };
+                let (from, to) = (DeliveryId::lowest_at(since), DeliveryId::lowest_at(until));
+                let ids = query_all(
+                    &transaction,
+                    RECOVER_BATCH_SQL,
+                    params![tenant, endpoint, from, to, batch as i64, micros(&now), cursor],
+                    |row| column::<String>(row, "id"),
+                )?;
+                let finished = (ids.len() < batch).then(|| micros(&now));
+                transaction
+                    .execute(
+                        "UPDATE recoveries SET cursor = COALESCE(?3, cursor), requeued = requeued + ?4, finished_at = ?5
+                         WHERE tenant_id = ?1 AND id = ?2",
+                        params![tenant, id, ids.iter().max(), ids.len() as i64, finished],
+                    )
+                    .map_err(sqlite_error)?;
+                transaction.commit().map_err(sqlite_error)?;
+                Ok(Some(ids.len() as u64))
+            })
+            .await?;
+        if requeued.is_some_and(|count| count > 0) {
+            self.work_signal.notify_one();
+        }
+        Ok(requeued)
+    }
+
+    async fn endpoint_delivery_counts(
+        &self,
+        tenant_id: &TenantId,
+        endpoint_id: &EndpointId,
+        window: &IdRange,
+    ) -> Result<StatusCounts, StoreError> {
+        let query = query::endpoint_status_counts(Dialect::Sqlite, tenant_id.as_str(), endpoint_id.as_str(), window);
+        self.call(move |connection, _| {
+            let mut counts = StatusCounts::new();
+            for (status, count) in run_query(connection, &query, |row| {
+                Ok((column::<String>(row, "status")?, column::<i64>(row, "count")?))
+            })? {
+                add_status_count(&mut counts, &status, count)?;
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    async fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<u64, StoreError> {
+        self.call(move |connection, _| {
+            let deleted = connection
+                .execute(
+                    "DELETE FROM events WHERE (tenant_id, id) IN (
+                         SELECT e.tenant_id, e.id FROM events e
+                         WHERE e.created_at < ?1
+                           AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                           WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id
+                                             AND d.status IN ('pending', 'failed', 'delivering'))
+                         ORDER BY e.created_at LIMIT ?2)",
+                    params![micros(&before), batch as i64],
+                )
+                .map_err(sqlite_error)?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let row = AuditRow::encode(entry);
+        self.call(move |connection, _| {
+            connection
+                .execute(
+                    "INSERT INTO audit_log (id, tenant_id, actor, action, resource_id, details, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        row.id,
+                        row.tenant_id,
+                        row.actor,
+                        row.action,
+                        row.resource_id,
+                        row.details,
+                        micros(&row.created_at)
+                    ],
+                )
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Vec<AuditEntry>, StoreError> {
+        let query = query::audit(Dialect::Sqlite, AUDIT_COLUMNS, filter, page);
+        self.call(move |connection, _| run_query(connection, &query, audit_entry)).await
     }
 
     async fn claim_due(
@@ -876,7 +1234,7 @@ impl Store for SqliteStore {
                 claims.got(rows.len());
                 claimed.extend(rows);
             }
-            let claimed = apply_throttles(&transaction, now, &claim_token, claimed)?;
+            let claimed = apply_gates(&transaction, now, lease_until - now, &claim_token, claimed)?;
             let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
             let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
             let mut details = Vec::with_capacity(claimed.len());
@@ -919,11 +1277,13 @@ impl Store for SqliteStore {
         claim_token: &str,
         transition: DeliveryTransition,
         now: DateTime<Utc>,
+        rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
         let row = AttemptRow::encode(attempt);
         let (status, due_at) = transition_columns(transition);
         let claim_token = claim_token.to_owned();
-        self.call(move |connection, _| {
+        let (attempt, rules) = (attempt.clone(), rules.clone());
+        let (moved, any_delivery) = self.call(move |connection, _| {
             let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
             transaction
                 .prepare_cached(
@@ -956,15 +1316,22 @@ impl Store for SqliteStore {
                 .map_err(sqlite_error)?;
             let moved = transaction
                 .execute(
-                    "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7
+                    "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7,
+                            next_trigger = NULL
                      WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
                     params![row.tenant_id, row.delivery_id, claim_token, status, row.attempt_number, due_at.as_ref().map(micros), micros(&now)],
                 )
                 .map_err(sqlite_error)?;
+            let exhausted = moved > 0 && transition == DeliveryTransition::Exhausted;
+            let any_delivery = record_health(&transaction, &attempt, exhausted, now, &rules)?;
             transaction.commit().map_err(sqlite_error)?;
-            Ok(moved > 0)
+            Ok((moved > 0, any_delivery))
         })
-        .await
+        .await?;
+        if any_delivery {
+            self.work_signal.notify_one();
+        }
+        Ok(moved)
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
