@@ -90,6 +90,8 @@ async fn an_outage_opens_the_circuit_and_recover_redelivers_what_failed(backend:
     let Some(app) = TestApp::spawn_configured(backend, |settings| {
         settings.delivery.circuit_failure_threshold = 3;
         settings.delivery.circuit_cooldown_seconds = 60;
+        // Recoveries requeue in batches: two batches here.
+        settings.delivery.recovery_batch_size = 2;
     })
     .await
     else {

@@ -121,15 +121,16 @@ const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count 
 const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
     WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND status IN ('failed', 'exhausted')";
 /// Requeues the next batch of a recovery: ids after the cursor, in id order.
-const RECOVER_BATCH_SQL: &str =
-    "UPDATE deliveries SET status = 'failed', due_at = $6, next_trigger = 'recovery', updated_at = $6
-    WHERE (tenant_id, id) IN (
-        SELECT tenant_id, id FROM deliveries
-        WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND ($7::text IS NULL OR id > $7)
-          AND status IN ('failed', 'exhausted')
-        ORDER BY id LIMIT $5
-        FOR UPDATE SKIP LOCKED)
-    RETURNING id";
+/// The next batch of a recovery: ids after the cursor, in id order.
+const RECOVER_BATCH_SQL: &str = "SELECT id FROM deliveries
+    WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND ($6::text IS NULL OR id > $6)
+      AND status IN ('failed', 'exhausted')
+    ORDER BY id LIMIT $5";
+/// Requeues a batch for a recovery attempt now. The status is checked again under the row lock,
+/// so a delivery a worker moved on meanwhile is left alone.
+const REQUEUE_SQL: &str =
+    "UPDATE deliveries SET status = 'failed', due_at = $3, next_trigger = 'recovery', updated_at = $3
+    WHERE tenant_id = $1 AND id = ANY($2) AND status IN ('failed', 'exhausted')";
 /// The channel workers LISTEN on for new work.
 const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
@@ -1132,26 +1133,27 @@ impl Store for PostgresStore {
         let until: DateTime<Utc> = column(&recovery, "until_at")?;
         let cursor: Option<String> = column(&recovery, "cursor")?;
         let (from, to) = (DeliveryId::lowest_at(since), DeliveryId::lowest_at(until));
-        let requeued = transaction
-            .query(RECOVER_BATCH_SQL, &[&tenant, &endpoint, &from, &to, &(batch as i64), &now, &cursor])
+        let batch_rows = transaction
+            .query(RECOVER_BATCH_SQL, &[&tenant, &endpoint, &from, &to, &(batch as i64), &cursor])
             .await
             .map_err(pg_error)?;
-        let ids = requeued.iter().map(|row| column::<String>(row, "id")).collect::<Result<Vec<_>, _>>()?;
-        let last = ids.into_iter().max();
-        let finished = (requeued.len() < batch).then_some(now);
+        let ids = batch_rows.iter().map(|row| column::<String>(row, "id")).collect::<Result<Vec<_>, _>>()?;
+        let requeued = transaction.execute(REQUEUE_SQL, &[&tenant, &ids, &now]).await.map_err(pg_error)?;
+        // A short batch was the last one.
+        let finished = (ids.len() < batch).then_some(now);
         transaction
             .execute(
                 "UPDATE recoveries SET cursor = COALESCE($3, cursor), requeued = requeued + $4, finished_at = $5
                  WHERE tenant_id = $1 AND id = $2",
-                &[&tenant, &id, &last, &(requeued.len() as i64), &finished],
+                &[&tenant, &id, &ids.last(), &(requeued as i64), &finished],
             )
             .await
             .map_err(pg_error)?;
-        if !requeued.is_empty() {
+        if requeued > 0 {
             transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
         }
         transaction.commit().await.map_err(pg_error)?;
-        Ok(Some(requeued.len() as u64))
+        Ok(Some(requeued))
     }
 
     async fn endpoint_delivery_counts(

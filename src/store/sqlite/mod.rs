@@ -148,14 +148,13 @@ const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count 
     WHERE tenant_id = ?1 AND id = ?2";
 const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
     WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND status IN ('failed', 'exhausted')";
-const RECOVER_BATCH_SQL: &str =
-    "UPDATE deliveries SET status = 'failed', due_at = ?6, next_trigger = 'recovery', updated_at = ?6
-    WHERE (tenant_id, id) IN (
-        SELECT tenant_id, id FROM deliveries
-        WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND (?7 IS NULL OR id > ?7)
-          AND status IN ('failed', 'exhausted')
-        ORDER BY id LIMIT ?5)
-    RETURNING id";
+const RECOVER_BATCH_SQL: &str = "SELECT id FROM deliveries
+    WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND (?6 IS NULL OR id > ?6)
+      AND status IN ('failed', 'exhausted')
+    ORDER BY id LIMIT ?5";
+const REQUEUE_SQL: &str =
+    "UPDATE deliveries SET status = 'failed', due_at = ?3, next_trigger = 'recovery', updated_at = ?3
+    WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND status IN ('failed', 'exhausted')";
 const HEALTH_SQL: &str = "SELECT url, enabled, consecutive_failures, circuit_state, circuit_until, failing_since,
         last_success_at, last_failure_at
     FROM endpoints WHERE tenant_id = ?1 AND id = ?2";
@@ -1105,19 +1104,23 @@ impl Store for SqliteStore {
                 let ids = query_all(
                     &transaction,
                     RECOVER_BATCH_SQL,
-                    params![tenant, endpoint, from, to, batch as i64, micros(&now), cursor],
+                    params![tenant, endpoint, from, to, batch as i64, cursor],
                     |row| column::<String>(row, "id"),
                 )?;
+                let id_list = serde_json::Value::from(ids.clone()).to_string();
+                let requeued =
+                    transaction.execute(REQUEUE_SQL, params![tenant, id_list, micros(&now)]).map_err(sqlite_error)?;
+                // A short batch was the last one.
                 let finished = (ids.len() < batch).then(|| micros(&now));
                 transaction
                     .execute(
                         "UPDATE recoveries SET cursor = COALESCE(?3, cursor), requeued = requeued + ?4, finished_at = ?5
                          WHERE tenant_id = ?1 AND id = ?2",
-                        params![tenant, id, ids.iter().max(), ids.len() as i64, finished],
+                        params![tenant, id, ids.last(), requeued as i64, finished],
                     )
                     .map_err(sqlite_error)?;
                 transaction.commit().map_err(sqlite_error)?;
-                Ok(Some(ids.len() as u64))
+                Ok(Some(requeued as u64))
             })
             .await?;
         if requeued.is_some_and(|count| count > 0) {
