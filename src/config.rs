@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::health::HealthPolicy;
 use crate::domain::retry::RetrySchedule;
+use crate::telemetry::LogFormat;
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,15 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub delivery: DeliverySettings,
     pub retention: RetentionSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// Logs (traces are configured with the standard `OTEL_*` variables).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `text` for people, `json` (one object per line) for log pipelines.
+    pub log_format: LogFormat,
 }
 
 /// How long delivery logs are kept.
@@ -144,6 +154,7 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             delivery: DeliverySettings::default(),
             retention: RetentionSettings::default(),
+            telemetry: TelemetrySettings::default(),
         }
     }
 }
@@ -382,6 +393,11 @@ pub fn reference() -> Vec<SettingDoc> {
             "delivery.recovery_batch_size",
             defaults.delivery.recovery_batch_size.to_string(),
             "Deliveries requeued per transaction by `recover`.",
+        ),
+        entry(
+            "telemetry.log_format",
+            "text".to_owned(),
+            "`text` for people, `json` (one object per line) for log pipelines. Traces are exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.",
         ),
         entry(
             "retention.days",

@@ -75,8 +75,10 @@ enum TokenCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    outhook::telemetry::init();
     let cli = Cli::parse();
+    let loaded = Settings::load(cli.config.as_deref()).context("loading configuration");
+    let log_format = loaded.as_ref().map(|settings| settings.telemetry.log_format).unwrap_or_default();
+    let _telemetry = outhook::telemetry::init(log_format);
     let settings = || Settings::load(cli.config.as_deref()).context("loading configuration");
     match &cli.command {
         Command::Serve { role } => serve(settings()?, *role).await,

@@ -30,6 +30,7 @@ use crate::store::{
     self, CompletionRules, DatabaseUrl, EventType, MigrationMode, SecretCipher, Store, StoreError, StoreOptions,
     Tenant, Token,
 };
+use crate::telemetry::metrics::Metrics;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +130,12 @@ fn default_ingest_limit(settings: &Settings) -> Result<Option<RateLimit>, Startu
         .map_err(|error| StartupError::Config(format!("ingest: {error}")))
 }
 
-fn build_worker(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Worker, StartupError> {
+fn build_worker(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+) -> Result<Worker, StartupError> {
     let delivery = &settings.delivery;
     if delivery.lease_ms <= delivery.request_timeout_ms {
         return Err(StartupError::Config("delivery.lease_ms must exceed delivery.request_timeout_ms".into()));
@@ -142,6 +148,7 @@ fn build_worker(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock
         lease: Duration::from_millis(delivery.lease_ms),
         poll_interval: Duration::from_millis(delivery.poll_interval_ms.max(1)),
         rules: CompletionRules { health: settings.health_policy(), default_schedule: default_schedule(settings)? },
+        metrics,
         retry_after_cap: Duration::from_secs(delivery.retry_after_max_seconds),
         shutdown_grace: Duration::from_millis(delivery.shutdown_grace_ms),
     };
@@ -247,9 +254,10 @@ impl Application {
         let store = open_store(&settings, MigrationMode::Apply).await?;
         let initial_admin_token = ensure_admin_token(store.as_ref(), clock.as_ref()).await?;
         ensure_operations(store.as_ref(), clock.as_ref()).await?;
+        let metrics = Arc::new(Metrics::default());
         let (worker, maintenance) = match role {
             Role::All | Role::Worker => (
-                Some(build_worker(&settings, Arc::clone(&store), Arc::clone(&clock))?),
+                Some(build_worker(&settings, Arc::clone(&store), Arc::clone(&clock), Arc::clone(&metrics))?),
                 Some(build_maintenance(&settings, Arc::clone(&store), Arc::clone(&clock))),
             ),
             Role::Api => (None, None),
@@ -261,8 +269,12 @@ impl Application {
                     clock,
                     limits: settings.ingest.clone(),
                     default_schedule: default_schedule(&settings)?,
-                    ingest_limiter: IngestLimiter::new(default_ingest_limit(&settings)?),
+                    ingest_limiter: IngestLimiter::new(
+                        default_ingest_limit(&settings)?,
+                        metrics.events_rate_limited.clone(),
+                    ),
                     secret_rotation_grace: config::seconds(settings.security.secret_rotation_grace_seconds),
+                    metrics,
                 });
                 let (port, server) = build_server(&settings, state)?;
                 (Some(port), Some(server))

@@ -20,6 +20,7 @@ use crate::domain::names::{Channel, EventTypeName};
 use crate::domain::validation::{FieldError, FieldErrors};
 use crate::domain::versions::{ApiVersionName, PayloadSchema};
 use crate::store::{Event, Ingested};
+use crate::telemetry::trace_context;
 
 /// The most events one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -159,6 +160,7 @@ async fn parse_events(
     tenant_id: &TenantId,
     submitted: &[(String, &CreateEvent)],
     header_key: Option<&str>,
+    trace_context: Option<String>,
 ) -> Result<Vec<Event>, ApiError> {
     let mut errors = FieldErrors::default();
     let mut context = IngestContext::load(state).await?;
@@ -250,6 +252,7 @@ async fn parse_events(
                 idempotency_key,
                 api_version,
                 payloads: explicit,
+                trace_context: trace_context.clone(),
                 created_at: now,
             });
         }
@@ -257,6 +260,21 @@ async fn parse_events(
     errors.finish().map_err(ApiError::Validation)?;
     Ok(events)
 }
+fn count_ingested(state: &AppState, ingested: &[Ingested]) {
+    let replayed = ingested.iter().filter(|result| matches!(result, Ingested::Replayed(_))).count() as u64;
+    state.metrics.events_ingested.inc_by(ingested.len() as u64 - replayed);
+    state.metrics.events_deduplicated.inc_by(replayed);
+}
+
+/// The trace context to store with the request's events: the request span's (which continues a
+/// `traceparent` the client sent) or, when spans carry no OpenTelemetry context, the client's own.
+fn request_trace_context(request: &HttpRequest) -> Option<String> {
+    trace_context::current().or_else(|| {
+        let header = request.headers().get("traceparent")?.to_str().ok()?;
+        trace_context::parse(header).map(|context| trace_context::format(&context))
+    })
+}
+
 fn idempotency_header(request: &HttpRequest) -> Result<Option<&str>, ApiError> {
     match request.headers().get("idempotency-key") {
         None => Ok(None),
@@ -296,8 +314,10 @@ pub async fn create_event(
     let tenant = principal.tenant(&state, &path).await?;
     let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, 1)?;
     let header_key = idempotency_header(&request)?;
-    let events = parse_events(&state, &tenant.id, &[(String::new(), &body.0)], header_key).await?;
+    let trace = request_trace_context(&request);
+    let events = parse_events(&state, &tenant.id, &[(String::new(), &body.0)], header_key, trace).await?;
     let ingested = state.store.ingest(&events, &state.default_schedule).await?;
+    count_ingested(&state, &ingested);
     let (mut response, event, replayed) = match ingested.into_iter().next() {
         Some(Ingested::Created { event, .. }) => (HttpResponse::Accepted(), event, false),
         Some(Ingested::Replayed(event)) => (HttpResponse::Ok(), event, true),
@@ -331,6 +351,7 @@ pub async fn create_event(
 pub async fn create_event_batch(
     principal: Principal,
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
     body: Json<CreateEventBatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -342,8 +363,9 @@ pub async fn create_event_batch(
     let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, batch.len())?;
     let submitted: Vec<(String, &CreateEvent)> =
         batch.iter().enumerate().map(|(index, event)| (format!("events[{index}]."), event)).collect();
-    let events = parse_events(&state, &tenant.id, &submitted, None).await?;
+    let events = parse_events(&state, &tenant.id, &submitted, None, request_trace_context(&request)).await?;
     let ingested = state.store.ingest(&events, &state.default_schedule).await?;
+    count_ingested(&state, &ingested);
     let data = ingested
         .into_iter()
         .map(|result| match result {

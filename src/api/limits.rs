@@ -11,11 +11,11 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::api::errors::ApiError;
 use crate::domain::ids::TenantId;
 use crate::domain::limits::RateLimit;
-use crate::telemetry::INGEST_EVENTS_RATE_LIMITED;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -42,12 +42,14 @@ pub struct IngestLimiter {
     default: Option<RateLimit>,
     limiters: Mutex<HashMap<TenantId, (RateLimit, Arc<Limiter>)>>,
     clock: DefaultClock,
+    /// Counts refused events (`outhook_events_rate_limited_total`).
+    refused: Counter,
 }
 
 impl IngestLimiter {
     /// `default` applies to tenants without an override; `None` means unlimited.
-    pub fn new(default: Option<RateLimit>) -> Self {
-        Self { default, limiters: Mutex::new(HashMap::new()), clock: DefaultClock::default() }
+    pub fn new(default: Option<RateLimit>, refused: Counter) -> Self {
+        Self { default, limiters: Mutex::new(HashMap::new()), clock: DefaultClock::default(), refused }
     }
 
     fn limiter(&self, tenant: &TenantId, limit: RateLimit) -> Arc<Limiter> {
@@ -75,7 +77,7 @@ impl IngestLimiter {
         let limiter = self.limiter(tenant, limit);
         let burst = limit.burst().get();
         let refuse = |retry_after_seconds: Option<u64>, detail: String| {
-            INGEST_EVENTS_RATE_LIMITED.add(events as u64);
+            self.refused.inc_by(events as u64);
             ApiError::RateLimited { limit: burst, retry_after_seconds, detail }
         };
         match limiter.check_n(cells) {
@@ -106,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_next_request_is_refused_with_a_retry_time() {
-        let limiter = IngestLimiter::new(Some(RateLimit::parse(1, 3).unwrap()));
+        let limiter = IngestLimiter::new(Some(RateLimit::parse(1, 3).unwrap()), Counter::default());
         let tenant = TenantId::generate();
         let budget = limiter.admit(&tenant, None, 2).unwrap().unwrap();
         assert_eq!((budget.limit, budget.remaining), (3, 1));
@@ -117,14 +119,14 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert!(INGEST_EVENTS_RATE_LIMITED.get() >= 1);
+        assert_eq!(limiter.refused.get(), 1);
         // Another tenant has its own budget.
         assert!(limiter.admit(&TenantId::generate(), None, 3).is_ok());
     }
 
     #[test]
     fn a_batch_larger_than_the_burst_is_refused_whole_and_overrides_apply() {
-        let limiter = IngestLimiter::new(Some(RateLimit::parse(1, 3).unwrap()));
+        let limiter = IngestLimiter::new(Some(RateLimit::parse(1, 3).unwrap()), Counter::default());
         let tenant = TenantId::generate();
         assert!(matches!(
             limiter.admit(&tenant, None, 4),
@@ -132,6 +134,9 @@ mod tests {
         ));
         let generous = RateLimit::parse(100, 100).unwrap();
         assert!(limiter.admit(&tenant, Some(generous), 50).is_ok());
-        assert!(IngestLimiter::new(None).admit(&tenant, None, 1_000_000).unwrap().is_none(), "no default, no limit");
+        assert!(
+            IngestLimiter::new(None, Counter::default()).admit(&tenant, None, 1_000_000).unwrap().is_none(),
+            "no default, no limit"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod health;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod pagination;
 pub mod recovery;
 pub mod secrets;
@@ -35,6 +36,7 @@ use crate::config::IngestSettings;
 use crate::domain::clock::Clock;
 use crate::domain::retry::RetrySchedule;
 use crate::store::Store;
+use crate::telemetry::metrics::Metrics;
 
 /// What every handler may use.
 pub struct AppState {
@@ -46,6 +48,7 @@ pub struct AppState {
     pub ingest_limiter: limits::IngestLimiter,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_grace: chrono::Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The routing table: the whole HTTP surface on one screen.
@@ -57,6 +60,7 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
         .route("/openapi.json", web::get().to(openapi_json))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1")
                 // Tenants

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use chrono::{DateTime, Utc};
 
@@ -16,13 +17,14 @@ use crate::delivery::render::Renderer;
 use crate::delivery::sender::{CONTENT_TYPE, Response, Sender, USER_AGENT};
 use crate::delivery::signer;
 use crate::domain::clock::Clock;
-use crate::domain::delivery::ErrorKind;
+use crate::domain::delivery::{AttemptTrigger, ErrorKind};
 use crate::domain::envelope;
 use crate::domain::ids::AttemptId;
 use crate::domain::retry::{self, NextStep, RetrySchedule};
 use crate::domain::secret;
 use crate::store::{Attempt, ClaimedDelivery, CompletionRules, Delivery, DeliveryTransition, Endpoint, Store};
-use crate::telemetry::DELIVERIES_DEFERRED_DISABLED;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::trace_context;
 
 /// How long a delivery to a disabled endpoint waits before it is looked at again. It spends no
 /// attempt meanwhile, so re-enabling the endpoint delivers the backlog.
@@ -65,6 +67,7 @@ pub struct WorkerOptions {
     pub poll_interval: Duration,
     /// Endpoint health rules and the deployment's retry schedule.
     pub rules: CompletionRules,
+    pub metrics: Arc<Metrics>,
     pub retry_after_cap: Duration,
     pub shutdown_grace: Duration,
 }
@@ -102,8 +105,11 @@ impl Worker {
             }
             let now = worker.clock.now();
             match worker.store.claim_due(now, available.min(worker.options.batch_size), worker.options.lease).await {
-                Ok(batch) if !batch.is_empty() => {
-                    for claimed in batch {
+                Ok(batch) if !batch.deliveries.is_empty() || batch.throttled + batch.circuit_held > 0 => {
+                    let metrics = &worker.options.metrics;
+                    metrics.record_deferred("throttle", batch.throttled);
+                    metrics.record_deferred("circuit", batch.circuit_held);
+                    for claimed in batch.deliveries {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
                         let worker = Arc::clone(&worker);
                         in_flight.spawn(async move {
@@ -148,7 +154,7 @@ impl Worker {
         let ClaimedDelivery { delivery, claim_token, event, endpoint } = claimed;
         if !endpoint.enabled {
             let due_at = self.clock.now() + DISABLED_ENDPOINT_RECHECK;
-            DELIVERIES_DEFERRED_DISABLED.add(1);
+            self.options.metrics.record_deferred("disabled", 1);
             if let Err(error) = self.store.release(&delivery, &claim_token, due_at).await {
                 tracing::warn!(%error, delivery = %delivery.id, "releasing a delivery of a disabled endpoint failed");
             }
@@ -159,6 +165,8 @@ impl Worker {
             Ok(Ok(rendered)) => rendered,
             Ok(Err(unavailable)) => {
                 let response = Response::not_sent(ErrorKind::VersionUnavailable, unavailable.to_string());
+                let exhausted = DeliveryTransition::Exhausted;
+                self.options.metrics.record_attempt(Some(ErrorKind::VersionUnavailable), response.duration, exhausted);
                 let attempt = attempt_record(&delivery, &endpoint, started_at, BTreeMap::new(), response);
                 // Retrying cannot make the version appear: dead-letter at once.
                 self.record(&attempt, &claim_token, DeliveryTransition::Exhausted, started_at).await;
@@ -195,10 +203,24 @@ impl Worker {
             // Custom headers often carry the subscriber's credentials: never log their values.
             recorded_headers.insert(name.clone(), "[redacted]".into());
         }
-        let response = self.sender.post(endpoint.url.as_url(), &headers, body).await;
+        let span =
+            tracing::info_span!("webhook.attempt", delivery = %delivery.id, attempt = delivery.attempt_count + 1);
+        if let Some(traceparent) = trace_context::continue_in(&span, event.trace_context.as_deref()) {
+            recorded_headers.insert("traceparent".into(), traceparent.clone());
+            headers.push(("traceparent".to_owned(), traceparent));
+        }
+        let metrics = &self.options.metrics;
+        metrics.requests_in_flight.inc();
+        let response = self.sender.post(endpoint.url.as_url(), &headers, body).instrument(span).await;
+        metrics.requests_in_flight.dec();
         let finished_at = self.clock.now();
         let attempt_number = delivery.attempt_count + 1;
         let transition = self.transition(&response, endpoint.retry_schedule.as_ref(), attempt_number, finished_at);
+        metrics.record_attempt(response.error.as_ref().map(|(kind, _)| *kind), response.duration, transition);
+        if response.succeeded() && delivery.next_trigger != AttemptTrigger::Manual {
+            let latency = (finished_at - event.created_at).to_std().unwrap_or_default();
+            metrics.ingest_to_first_success.observe(latency.as_secs_f64());
+        }
         let attempt = attempt_record(&delivery, &endpoint, started_at, recorded_headers, response);
         self.record(&attempt, &claim_token, transition, finished_at).await;
     }

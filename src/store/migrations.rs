@@ -29,6 +29,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 5, "tenant_limits"),
     migration!("postgres", 6, "endpoint_throttle"),
     migration!("postgres", 7, "operations"),
+    migration!("postgres", 8, "trace_context"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -38,6 +39,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 5, "tenant_limits"),
     migration!("sqlite", 6, "endpoint_throttle"),
     migration!("sqlite", 7, "operations"),
+    migration!("sqlite", 8, "trace_context"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

@@ -29,9 +29,9 @@ use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 pub use cipher::SecretCipher;
 pub use records::{
-    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
-    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
-    PageRequest, Recovery, RemoveVersion, StatusCounts, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, ClaimedDelivery, CompletionRules,
+    Delivery, DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange,
+    Ingested, PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, StatusCounts, Tenant, Token,
 };
 
 /// Failures of the storage layer, closed so the HTTP edge can map each to a status.
@@ -174,12 +174,7 @@ pub trait Store: Send + Sync {
     /// the batch is shared among the tenants with due work, earliest due first within each, and
     /// successive claims rotate through tenants, so one tenant's backlog cannot hold back
     /// another's fresh events.
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    async fn claim_due(&self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<ClaimBatch, StoreError>;
     /// Records an attempt and moves the delivery on, in one transaction. The attempt is always
     /// recorded and counts towards the endpoint's health (which may open or close its circuit, or
     /// disable it); the delivery only moves if `claim_token` still holds the lease (`true` then).
@@ -211,6 +206,11 @@ pub trait Store: Send + Sync {
     async fn put_event_type_version(&self, version: &EventTypeVersion) -> Result<(), StoreError>;
     /// An event type's per-version definitions.
     async fn list_event_type_versions(&self, event_type: &EventTypeName) -> Result<Vec<EventTypeVersion>, StoreError>;
+
+    /// How many deliveries are due, scheduled and leased at `now`, and how many circuits are open.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, StoreError>;
+    /// This process's database connections.
+    fn pool_status(&self) -> PoolStatus;
 
     /// Signalled when new deliveries may be due (NOTIFY on PostgreSQL, in-process on SQLite), so
     /// workers wake at once instead of polling hot.

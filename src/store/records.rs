@@ -109,6 +109,8 @@ pub struct Event {
     pub api_version: Option<ApiVersionName>,
     /// Payloads the producer supplied for other versions; they win over transforms.
     pub payloads: BTreeMap<ApiVersionName, EventPayload>,
+    /// The `traceparent` of the submitting request; attempts continue that trace.
+    pub trace_context: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -290,6 +292,37 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub tenant_id: Option<TenantId>,
     pub action: Option<String>,
+}
+
+/// Where the delivery queue stands, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Pending or failed deliveries due now.
+    pub due: i64,
+    /// Pending or failed deliveries due later.
+    pub scheduled: i64,
+    /// Deliveries leased by a worker.
+    pub leased: i64,
+    /// Endpoints whose circuit is not closed.
+    pub circuits_open: i64,
+}
+
+/// A database pool's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: i64,
+    pub idle: i64,
+    pub max: i64,
+}
+
+/// What one claim produced: the deliveries to send, and how many it put back without an attempt.
+#[derive(Debug, Default)]
+pub struct ClaimBatch {
+    pub deliveries: Vec<ClaimedDelivery>,
+    /// Held back by their endpoint's rate or in-flight limit.
+    pub throttled: u64,
+    /// Held back by their endpoint's open circuit.
+    pub circuit_held: u64,
 }
 
 /// The deliveries of one event counted by status.

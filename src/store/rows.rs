@@ -22,11 +22,10 @@ use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
 use crate::store::records::{
-    ApiVersion, Attempt, AuditEntry, Delivery, DeliveryTransition, Endpoint, Event, EventType, EventTypeVersion,
-    StatusCounts, Tenant, Token,
+    ApiVersion, Attempt, AuditEntry, ClaimBatch, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event,
+    EventType, EventTypeVersion, StatusCounts, Tenant, Token,
 };
 use crate::store::{SecretCipher, StoreError};
-use crate::telemetry::{DELIVERIES_DEFERRED_CIRCUIT, DELIVERIES_THROTTLED};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -340,6 +339,7 @@ pub struct EventRow {
     pub api_version: Option<String>,
     /// JSON object text (version → payload), or `None`.
     pub payloads: Option<String>,
+    pub trace_context: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -370,6 +370,7 @@ impl EventRow {
                 text.push('}');
                 text
             }),
+            trace_context: event.trace_context.clone(),
             created_at: event.created_at,
         }
     }
@@ -399,6 +400,7 @@ impl EventRow {
                         .collect::<Result<_, StoreError>>()?
                 }
             },
+            trace_context: self.trace_context,
             created_at: self.created_at,
         })
     }
@@ -704,11 +706,24 @@ pub fn add_status_count(counts: &mut StatusCounts, status: &str, count: i64) -> 
     Ok(())
 }
 
-/// Counts a delivery held back at claim time.
-pub fn count_hold(reason: HoldReason) {
-    match reason {
-        HoldReason::Circuit => DELIVERIES_DEFERRED_CIRCUIT.add(1),
-        HoldReason::Throttle => DELIVERIES_THROTTLED.add(1),
+/// Deliveries held back at claim time, by reason (reported with the claim, for the metrics).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Holds {
+    pub throttled: u64,
+    pub circuit: u64,
+}
+
+impl Holds {
+    pub fn count(&mut self, reason: HoldReason) {
+        match reason {
+            HoldReason::Circuit => self.circuit += 1,
+            HoldReason::Throttle => self.throttled += 1,
+        }
+    }
+
+    /// The claim's result.
+    pub fn batch(self, deliveries: Vec<ClaimedDelivery>) -> ClaimBatch {
+        ClaimBatch { deliveries, throttled: self.throttled, circuit_held: self.circuit }
     }
 }
 
@@ -748,6 +763,7 @@ pub fn operational_events(
             idempotency_key: None,
             api_version: None,
             payloads: BTreeMap::new(),
+            trace_context: crate::telemetry::trace_context::current(),
             created_at: now,
         })
         .collect()

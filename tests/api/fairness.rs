@@ -65,6 +65,7 @@ fn events(tenant: &TenantId, count: usize) -> Vec<Event> {
             idempotency_key: None,
             api_version: None,
             payloads: Default::default(),
+            trace_context: None,
             created_at: Utc::now(),
         })
         .collect()
@@ -94,7 +95,7 @@ async fn a_backlog_does_not_delay_another_tenants_fresh_event(backend: Backend) 
     let claim_at = Utc::now() + chrono::Duration::seconds(1);
     let mut claimed_quiet_in = None;
     for batch in 1..=3 {
-        let claimed = store.claim_due(claim_at, BATCH, Duration::from_secs(60)).await.unwrap();
+        let claimed = store.claim_due(claim_at, BATCH, Duration::from_secs(60)).await.unwrap().deliveries;
         assert_eq!(claimed.len(), BATCH, "batches stay full");
         if claimed.iter().any(|claim| claim.delivery.tenant_id == quiet) {
             claimed_quiet_in = Some(batch);

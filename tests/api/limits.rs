@@ -48,7 +48,7 @@ async fn over_the_limit_requests_get_429_with_rate_limit_headers(app: TestApp) {
     assert_eq!(response.headers()["ratelimit-limit"], "3");
     let problem = expect_problem(response, 429).await;
     assert_eq!(problem["type"], "urn:outhook:problem:rate-limited");
-    assert!(outhook::telemetry::INGEST_EVENTS_RATE_LIMITED.get() >= 1, "refused events are counted");
+    assert_eq!(app.metric("outhook_events_rate_limited_total").await, 1.0, "refused events are counted");
     // Another tenant is not affected by this one's limit.
     for _ in 0..5 {
         expect_status(app.post("/v1/tenants/other/events", &event(None)).await, 202).await;
@@ -123,7 +123,8 @@ async fn a_rate_limited_endpoint_gets_one_delivery_per_interval_without_spending
         }
     }
     assert_eq!(held, 2, "a burst of two sent at once, two held for later slots");
-    assert!(outhook::telemetry::DELIVERIES_THROTTLED.get() >= 2, "held-back deliveries are counted");
+    let throttled = app.metric("outhook_deliveries_deferred_total{reason=\"throttle\"}").await;
+    assert!(throttled >= 2.0, "held-back deliveries are counted: {throttled}");
     assert_eq!(receiver.requests_to("/limited").len(), 2, "nothing more is sent before the clock moves");
     app.clock.advance(chrono::Duration::seconds(2));
     receiver.wait_for(Some("/limited"), 4, Duration::from_secs(10)).await;

@@ -14,6 +14,7 @@ mod fairness;
 mod health;
 mod limits;
 mod logs;
+mod observability;
 mod openapi;
 mod operations;
 mod processes;

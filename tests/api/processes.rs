@@ -231,3 +231,55 @@ async fn sigterm_finishes_in_flight_deliveries_before_exiting() {
     tokio::time::sleep(Duration::from_millis(4000)).await;
     assert_eq!(receiver.requests_to("/hook").len(), 5, "nothing was sent twice");
 }
+
+/// The spans exported to the loopback collector so far, as (name, trace id).
+fn exported_spans(collector: &Receiver) -> Vec<(String, Vec<u8>)> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    collector
+        .requests_to("/v1/traces")
+        .iter()
+        .flat_map(|request| ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap().resource_spans)
+        .flat_map(|resource| resource.scope_spans)
+        .flat_map(|scope| scope.spans)
+        .map(|span| (span.name, span.trace_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_carries_the_trace_of_the_ingest_request_exported_over_otlp() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, port, token)) = prepare(dir.path()).await else { return };
+    // One loopback server plays the subscriber (`/hook`) and the OTLP collector (`/v1/traces`).
+    let receiver = Receiver::start().await;
+    let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), token };
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let child = outhook(&config, &["serve"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url(""))
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _server = Process(child);
+    api.wait_until_up().await;
+    api.setup(&receiver.url("/hook")).await;
+    api.post("/v1/tenants/acme/events", json!({"event_type": "invoice.paid", "payload": {"n": 1}})).await;
+
+    let webhook = receiver.wait_for(Some("/hook"), 1, Duration::from_secs(10)).await;
+    let traceparent = webhook[0].header("traceparent").expect("the webhook carries a traceparent").to_owned();
+    let trace_id_hex = traceparent.split('-').nth(1).unwrap().to_owned();
+    let trace_id: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&trace_id_hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let spans = exported_spans(&receiver);
+        let ingest =
+            spans.iter().find(|(name, id)| name.contains("/events") && name.starts_with("POST") && *id == trace_id);
+        let attempt = spans.iter().find(|(name, id)| name == "webhook.attempt" && *id == trace_id);
+        if ingest.is_some() && attempt.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no exported ingest request span with trace {trace_id_hex}: {spans:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -268,6 +268,17 @@ pub fn verify_signature(secret: &str, request: &receiver::ReceivedRequest) -> bo
 }
 
 impl TestApp {
+    /// The value of one sample of `/metrics`, named with its labels as exposed
+    /// (`outhook_attempts_total{result="timeout"}`); 0 when absent.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let response = self.client.get(format!("{}/metrics", self.address)).send().await.expect("scrape");
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.expect("exposition");
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+            .map_or(0.0, |value| value.trim().parse().expect("a number"))
+    }
+
     /// The `whsec_` secret of an endpoint of `acme`.
     pub async fn endpoint_secret(&self, endpoint: &Value) -> String {
         let path = format!("/v1/tenants/acme/endpoints/{}/secret", endpoint["id"].as_str().unwrap());

@@ -29,13 +29,14 @@ use crate::store::migrations::{self, POSTGRES};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, TenantRow, TokenRow, add_status_count, count_hold, disabled_reason, operational_events,
+    FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
     throttle_of, transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
-    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
-    MigrationMode, PageRequest, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, ClaimedDelivery, CompletionRules,
+    Delivery, DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange,
+    Ingested, MigrationMode, PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts,
+    Store, StoreError, Tenant, Token,
 };
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
@@ -87,7 +88,7 @@ const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::te
      channels::text AS channels, headers::text AS headers, secret, retry_schedule::text AS retry_schedule, enabled, \
      disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight, previous_secrets, \
      consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
-const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads";
+const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads, trace_context";
 const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
 const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
 /// The endpoint health columns, written back after an attempt.
@@ -131,6 +132,13 @@ const RECOVER_BATCH_SQL: &str = "SELECT id FROM deliveries
 const REQUEUE_SQL: &str =
     "UPDATE deliveries SET status = 'failed', due_at = $3, next_trigger = 'recovery', updated_at = $3
     WHERE tenant_id = $1 AND id = ANY($2) AND status IN ('failed', 'exhausted')";
+/// The queue gauges of `/metrics`, one pass over the partial index of unfinished deliveries.
+const QUEUE_STATS_SQL: &str = "SELECT
+        count(*) FILTER (WHERE status IN ('pending', 'failed') AND due_at <= $1) AS due,
+        count(*) FILTER (WHERE status IN ('pending', 'failed') AND due_at > $1) AS scheduled,
+        count(*) FILTER (WHERE status = 'delivering') AS leased,
+        (SELECT count(*) FROM endpoints WHERE circuit_state <> 'closed') AS circuits_open
+    FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')";
 /// The channel workers LISTEN on for new work.
 const WORK_CHANNEL: &str = "outhook_deliveries";
 const TOKEN_COLUMNS: &str = "id, name, tenant_id, digest, created_at, expires_at";
@@ -169,6 +177,7 @@ fn event(row: &Row) -> Result<Event, StoreError> {
         idempotency_key: column(row, "idempotency_key")?,
         api_version: column(row, "api_version")?,
         payloads: column(row, "payloads")?,
+        trace_context: column(row, "trace_context")?,
         created_at: column(row, "created_at")?,
     }
     .decode()
@@ -424,7 +433,8 @@ impl PostgresStore {
         now: DateTime<Utc>,
         lease: chrono::Duration,
         claimed: Vec<(Delivery, String)>,
-    ) -> Result<Vec<(Delivery, String)>, StoreError> {
+    ) -> Result<(Vec<(Delivery, String)>, Holds), StoreError> {
+        let mut holds = Holds::default();
         let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
         for (index, (delivery, _)) in claimed.iter().enumerate() {
             groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
@@ -481,7 +491,7 @@ impl PostgresStore {
                         .await
                         .map_err(pg_error)?;
                     keep[index] = false;
-                    count_hold(reason);
+                    holds.count(reason);
                 }
             }
             if let Some(next_send_at) = admission.next_send_at {
@@ -498,7 +508,8 @@ impl PostgresStore {
             }
             transaction.commit().await.map_err(pg_error)?;
         }
-        Ok(claimed.into_iter().zip(keep).filter_map(|(claim, kept)| kept.then_some(claim)).collect())
+        let kept = claimed.into_iter().zip(keep).filter_map(|(claim, kept)| kept.then_some(claim)).collect();
+        Ok((kept, holds))
     }
 
     async fn write_health(
@@ -589,8 +600,8 @@ impl PostgresStore {
         let insert_event = transaction
             .prepare_cached(
                 "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                     api_version, payloads)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                                     api_version, payloads, trace_context)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
             )
             .await
             .map_err(pg_error)?;
@@ -619,6 +630,7 @@ impl PostgresStore {
                         &row.created_at,
                         &row.api_version,
                         &row.payloads,
+                        &row.trace_context,
                     ],
                 )
                 .await
@@ -1211,12 +1223,7 @@ impl Store for PostgresStore {
         rows.iter().map(audit_entry).collect()
     }
 
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    async fn claim_due(&self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<ClaimBatch, StoreError> {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
         let mut client = self.client().await?;
@@ -1259,8 +1266,8 @@ impl Store for PostgresStore {
                 claimed.push((delivery(row)?, claim_token.clone()));
             }
         }
-        let claimed = self.apply_gates(&mut client, now, lease_until - now, claimed).await?;
-        self.claimed_details(&client, claimed).await
+        let (claimed, holds) = self.apply_gates(&mut client, now, lease_until - now, claimed).await?;
+        Ok(holds.batch(self.claimed_details(&client, claimed).await?))
     }
 
     async fn complete_attempt(
@@ -1433,6 +1440,24 @@ impl Store for PostgresStore {
                 .decode()
             })
             .collect()
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, StoreError> {
+        let client = self.client().await?;
+        let row = client.query_one(QUEUE_STATS_SQL, &[&now]).await.map_err(pg_error)?;
+        Ok(QueueStats {
+            due: column(&row, "due")?,
+            scheduled: column(&row, "scheduled")?,
+            leased: column(&row, "leased")?,
+            circuits_open: column(&row, "circuits_open")?,
+        })
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        let size = i64::try_from(status.size).unwrap_or(i64::MAX);
+        let idle = i64::try_from(status.available).unwrap_or(0);
+        PoolStatus { in_use: size - idle, idle, max: i64::try_from(status.max_size).unwrap_or(i64::MAX) }
     }
 
     fn work_signal(&self) -> Arc<Notify> {

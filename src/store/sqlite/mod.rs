@@ -26,13 +26,14 @@ use crate::store::migrations::{self, SQLITE};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, TenantRow, TokenRow, add_status_count, count_hold, disabled_reason, operational_events,
+    FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
     throttle_of, transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimedDelivery, CompletionRules, Delivery,
-    DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested,
-    MigrationMode, PageRequest, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, ClaimedDelivery, CompletionRules,
+    Delivery, DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange,
+    Ingested, MigrationMode, PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts,
+    Store, StoreError, Tenant, Token,
 };
 
 pub struct SqliteStore {
@@ -139,7 +140,7 @@ const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, ch
      retry_schedule, enabled, disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight, \
      previous_secrets, consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
 const EVENT_COLUMNS: &str =
-    "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads";
+    "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads, trace_context";
 const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
 const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
 /// See the PostgreSQL backend's `RETRY_SQL`.
@@ -326,6 +327,7 @@ fn event(row: &Row<'_>) -> Result<Event, StoreError> {
         idempotency_key: column(row, "idempotency_key")?,
         api_version: column(row, "api_version")?,
         payloads: column(row, "payloads")?,
+        trace_context: column(row, "trace_context")?,
         created_at: timestamp(row, "created_at")?,
     }
     .decode()
@@ -418,7 +420,8 @@ fn apply_gates(
     lease: chrono::Duration,
     claim_token: &str,
     claimed: Vec<Delivery>,
-) -> Result<Vec<Delivery>, StoreError> {
+) -> Result<(Vec<Delivery>, Holds), StoreError> {
+    let mut holds = Holds::default();
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (index, delivery) in claimed.iter().enumerate() {
         groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
@@ -455,7 +458,7 @@ fn apply_gates(
                     .execute(RELEASE_SQL, params![tenant, claimed[index].id.as_str(), claim_token, micros(&due_at)])
                     .map_err(sqlite_error)?;
                 keep[index] = false;
-                count_hold(reason);
+                holds.count(reason);
             }
         }
         if let Some(next_send_at) = admission.next_send_at {
@@ -470,7 +473,8 @@ fn apply_gates(
             write_health(transaction, &tenant, &endpoint, &health)?;
         }
     }
-    Ok(claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect())
+    let kept = claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect();
+    Ok((kept, holds))
 }
 
 /// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
@@ -505,8 +509,8 @@ fn ingest_in(
         let inserted = transaction
             .prepare_cached(
                 "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                         api_version, payloads)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                                         api_version, payloads, trace_context)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -518,7 +522,8 @@ fn ingest_in(
                     row.idempotency_key,
                     micros(&row.created_at),
                     row.api_version,
-                    row.payloads
+                    row.payloads,
+                    row.trace_context
                 ])
             })
             .map_err(sqlite_error)?;
@@ -1195,12 +1200,7 @@ impl Store for SqliteStore {
         self.call(move |connection, _| run_query(connection, &query, audit_entry)).await
     }
 
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    async fn claim_due(&self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<ClaimBatch, StoreError> {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
         let start = self.claim_cursor.start();
@@ -1237,7 +1237,7 @@ impl Store for SqliteStore {
                 claims.got(rows.len());
                 claimed.extend(rows);
             }
-            let claimed = apply_gates(&transaction, now, lease_until - now, &claim_token, claimed)?;
+            let (claimed, holds) = apply_gates(&transaction, now, lease_until - now, &claim_token, claimed)?;
             let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
             let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
             let mut details = Vec::with_capacity(claimed.len());
@@ -1269,7 +1269,7 @@ impl Store for SqliteStore {
                 });
             }
             transaction.commit().map_err(sqlite_error)?;
-            Ok(details)
+            Ok(holds.batch(details))
         })
         .await
     }
@@ -1463,6 +1463,37 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, StoreError> {
+        self.call(move |connection, _| {
+            connection
+                .query_row(
+                    "SELECT
+                        coalesce(sum(status IN ('pending', 'failed') AND due_at <= ?1), 0),
+                        coalesce(sum(status IN ('pending', 'failed') AND due_at > ?1), 0),
+                        coalesce(sum(status = 'delivering'), 0),
+                        (SELECT count(*) FROM endpoints WHERE circuit_state <> 'closed')
+                     FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')",
+                    params![micros(&now)],
+                    |row| {
+                        Ok(QueueStats {
+                            due: row.get(0)?,
+                            scheduled: row.get(1)?,
+                            leased: row.get(2)?,
+                            circuits_open: row.get(3)?,
+                        })
+                    },
+                )
+                .map_err(sqlite_error)
+        })
+        .await
+    }
+
+    /// One connection, in use while a call holds it.
+    fn pool_status(&self) -> PoolStatus {
+        let in_use = i64::from(self.connection.try_lock().is_err());
+        PoolStatus { in_use, idle: 1 - in_use, max: 1 }
     }
 
     fn work_signal(&self) -> Arc<Notify> {
