@@ -283,3 +283,21 @@ async fn a_webhook_carries_the_trace_of_the_ingest_request_exported_over_otlp() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outhook_prune_deletes_only_what_is_past_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, port, token)) = prepare(dir.path()).await else { return };
+    let receiver = Receiver::start().await;
+    let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), token };
+    let server = serve(&config, "all", &dir.path().join("server.log"));
+    api.wait_until_up().await;
+    api.setup(&receiver.url("/hook")).await;
+    api.submit(3).await;
+    receiver.wait_for(Some("/hook"), 3, Duration::from_secs(10)).await;
+    drop(server);
+
+    let output = outhook(&config, &["prune", "--older-than-days", "1"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pruned 0 events"), "today's events are kept");
+}
