@@ -2,6 +2,7 @@
 //! command line; everything else lives here so tests build exactly the application that ships.
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod delivery;
 pub mod domain;

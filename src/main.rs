@@ -1,11 +1,12 @@
-//! The `outhook` command line: parses arguments and starts the requested role. All behaviour
-//! lives in the library.
+//! The `outhook` command line: parses arguments and starts the requested role (or the
+//! benchmark). All behaviour lives in the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use outhook::bench::BenchOptions;
 use outhook::config::{Settings, reference_markdown};
 use outhook::delivery::maintenance;
 use outhook::domain::clock::{Clock, SystemClock};
@@ -58,6 +59,10 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Measure ingest throughput and delivery latency against an embedded or running Outhook
+    /// (see docs/performance.md). Prints a table, then one JSON line; fails on any lost delivery,
+    /// bad signature or unexpected duplicate.
+    Bench(outhook::bench::BenchOptions),
 }
 
 #[derive(Subcommand)]
@@ -99,7 +104,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command: TokenCommand::Create { name, tenant } } => {
             create_token(settings()?, name, tenant.as_deref()).await
         }
+        Command::Bench(options) => bench(settings()?, cli.config.as_deref(), options.clone()).await,
     }
+}
+
+async fn bench(settings: Settings, config: Option<&Path>, options: BenchOptions) -> anyhow::Result<()> {
+    let report = outhook::bench::run(options, settings, config).await.context("running the benchmark")?;
+    println!("{}", report.table());
+    println!("{}", report.json_line());
+    let failures = report.failures();
+    if !failures.is_empty() {
+        anyhow::bail!("the benchmark found problems: {}", failures.join(", "));
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod bench;
 mod delivery;
 mod endpoints;
 mod event_types;
