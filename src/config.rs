@@ -126,6 +126,9 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// Maximum PostgreSQL connections per process.
     pub pool_size: usize,
+    /// How long tokens, tenants and event type definitions are cached in memory (ms); changes made
+    /// through another process take up to this long to be seen here. 0 disables the cache.
+    pub cache_ttl_ms: u64,
 }
 
 /// Keys and credentials.
@@ -204,7 +207,7 @@ impl Default for RetentionSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: SecretString::from(""), pool_size: 16 }
+        Self { url: SecretString::from(""), pool_size: 16, cache_ttl_ms: 5_000 }
     }
 }
 
@@ -297,6 +300,12 @@ pub fn reference() -> Vec<SettingDoc> {
             "database.pool_size",
             defaults.database.pool_size.to_string(),
             "Maximum PostgreSQL connections per process.",
+        ),
+        entry(
+            "database.cache_ttl_ms",
+            defaults.database.cache_ttl_ms.to_string(),
+            "How long tokens, tenants and event type definitions are cached in memory (ms); changes made \
+             through another process take up to this long to be seen here. 0 disables the cache.",
         ),
         entry(
             "security.encryption_key",

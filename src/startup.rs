@@ -85,7 +85,9 @@ fn read_or_create_key(path: &Path) -> std::io::Result<String> {
 pub async fn open_store(settings: &Settings, migrations: MigrationMode) -> Result<Arc<dyn Store>, StartupError> {
     let url = DatabaseUrl::parse(&settings.database_url())?;
     let cipher = Arc::new(load_cipher(settings, &url)?);
-    Ok(store::open(StoreOptions { url, pool_size: settings.database.pool_size, cipher, migrations }).await?)
+    let cache_ttl = Duration::from_millis(settings.database.cache_ttl_ms);
+    let pool_size = settings.database.pool_size;
+    Ok(store::open(StoreOptions { url, pool_size, cache_ttl, cipher, migrations }).await?)
 }
 
 /// Creates the first admin token if the deployment has none. Returns its value, which is shown

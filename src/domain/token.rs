@@ -48,7 +48,7 @@ impl fmt::Debug for PlainToken {
 
 /// The stored form of a token: hex SHA-256. Tokens carry 256 random bits, so a fast hash is
 /// enough; a slow password hash would only cost latency on every request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenDigest(String);
 
 impl TokenDigest {

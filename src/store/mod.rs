@@ -5,7 +5,9 @@
 //! The store receives and returns whole domain records; it encrypts signing secrets on the way in
 //! and decrypts them on the way out, so nothing above it handles ciphertext.
 
+mod cache;
 pub mod cipher;
+mod claim;
 mod fairness;
 mod migrations;
 pub mod postgres;
@@ -253,22 +255,25 @@ impl DatabaseUrl {
 pub struct StoreOptions {
     pub url: DatabaseUrl,
     pub pool_size: usize,
+    /// How long hot lookups are served from memory (see `cache`).
+    pub cache_ttl: Duration,
     pub cipher: Arc<SecretCipher>,
     pub migrations: MigrationMode,
 }
 
-/// Opens the configured backend, migrating or verifying its schema first.
+/// Opens the configured backend, migrating or verifying its schema first, behind the cache.
 pub async fn open(options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    match &options.url {
+    let backend: Arc<dyn Store> = match &options.url {
         DatabaseUrl::Postgres(url) => {
             let store = postgres::PostgresStore::connect(url, options.pool_size, options.cipher).await?;
             store.migrate(options.migrations).await?;
-            Ok(Arc::new(store))
+            Arc::new(store)
         }
         DatabaseUrl::Sqlite(path) => {
             let store = sqlite::SqliteStore::open(path, options.cipher).await?;
             store.migrate(options.migrations).await?;
-            Ok(Arc::new(store))
+            Arc::new(store)
         }
-    }
+    };
+    Ok(Arc::new(cache::CachedStore::new(backend, options.cache_ttl)))
 }

@@ -648,7 +648,7 @@ impl EventTypeVersionRow {
 }
 
 /// An endpoint's throttle from its two columns.
-pub fn throttle_of(delivery_per_second: Option<i32>, max_in_flight: Option<i32>) -> Result<Throttle, StoreError> {
+fn throttle_of(delivery_per_second: Option<i32>, max_in_flight: Option<i32>) -> Result<Throttle, StoreError> {
     Ok(Throttle {
         per_second: delivery_per_second
             .map(|rate| Throttle::parse_limit(rate.into()).map_err(|e| corrupt("endpoints.delivery_per_second", e)))

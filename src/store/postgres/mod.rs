@@ -2,7 +2,7 @@
 //! processes share one database and coordinate only through it (advisory locks for migrations,
 //! row locks and `SKIP LOCKED` for work).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -17,26 +17,27 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::domain::admission;
 use crate::domain::delivery::AttemptTrigger;
-use crate::domain::health::{CircuitState, EndpointHealth};
+use crate::domain::health::EndpointHealth;
 use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
+use crate::store::claim;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
     FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
-    throttle_of, transition_columns,
+    transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, ClaimedDelivery, CompletionRules,
-    Delivery, DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange,
-    Ingested, MigrationMode, PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts,
-    Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
+    DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested, MigrationMode,
+    PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError,
+    Tenant, Token,
 };
 
 /// Advisory lock keys, so concurrent processes serialise schema changes and first-token creation.
@@ -423,40 +424,22 @@ impl PostgresStore {
         });
     }
 
-    /// Applies each endpoint's circuit and throttle to freshly claimed deliveries. Only endpoints
-    /// that are limited or not closed are looked at under their row lock, so every worker sees the
-    /// same `next_send_at`, in-flight count and circuit. Held-back deliveries are released to a
-    /// later time without an attempt.
+    /// Applies the circuit and throttle of each gated endpoint (see [`claim::gated_groups`]) to
+    /// freshly claimed deliveries, under the endpoint's row lock inside the claim's transaction,
+    /// so every worker sees the same `next_send_at`, in-flight count and circuit. Held-back
+    /// deliveries are released to a later time without an attempt.
     async fn apply_gates(
-        &self,
-        client: &mut deadpool_postgres::Client,
+        transaction: &deadpool_postgres::Transaction<'_>,
         now: DateTime<Utc>,
         lease: chrono::Duration,
-        claimed: Vec<(Delivery, String)>,
-    ) -> Result<(Vec<(Delivery, String)>, Holds), StoreError> {
+        claim_token: &str,
+        claimed: Vec<Delivery>,
+        endpoints: &HashMap<claim::Key, Endpoint>,
+    ) -> Result<(Vec<Delivery>, Holds), StoreError> {
         let mut holds = Holds::default();
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (index, (delivery, _)) in claimed.iter().enumerate() {
-            groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
-        }
         let mut keep = vec![true; claimed.len()];
-        for ((tenant, endpoint), indexes) in groups {
-            let limits = client
-                .query_opt(
-                    "SELECT delivery_per_second, max_in_flight, circuit_state FROM endpoints
-                     WHERE tenant_id = $1 AND id = $2",
-                    &[&tenant, &endpoint],
-                )
-                .await
-                .map_err(pg_error)?;
-            let Some(limits) = limits else { continue };
-            let throttle = throttle_of(column(&limits, "delivery_per_second")?, column(&limits, "max_in_flight")?)?;
-            let circuit: String = column(&limits, "circuit_state")?;
-            if !throttle.is_limited() && circuit == CircuitState::Closed.as_str() {
-                continue;
-            }
-            let claim_token = &claimed[indexes[0]].1;
-            let transaction = client.transaction().await.map_err(pg_error)?;
+        for ((tenant, endpoint), indexes) in claim::gated_groups(&claimed, endpoints) {
+            let Some(current) = endpoints.get(&(tenant.clone(), endpoint.clone())) else { continue };
             let state = transaction
                 .query_one(
                     "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
@@ -465,7 +448,7 @@ impl PostgresStore {
                              WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'delivering' AND due_at > $3
                                AND claim_token <> $4) AS in_flight
                      FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                    &[&tenant, &endpoint, &now, claim_token],
+                    &[&tenant, &endpoint, &now, &claim_token],
                 )
                 .await
                 .map_err(pg_error)?;
@@ -473,11 +456,11 @@ impl PostgresStore {
             let mut health = health_row(&state)?.decode()?;
             let before = health.clone();
             let manual: Vec<bool> =
-                indexes.iter().map(|&index| claimed[index].0.next_trigger == AttemptTrigger::Manual).collect();
+                indexes.iter().map(|&index| claimed[index].next_trigger == AttemptTrigger::Manual).collect();
             let admission = admission::admit(
                 &manual,
                 &mut health,
-                throttle,
+                current.throttle,
                 now,
                 column(&state, "next_send_at")?,
                 u32::try_from(in_flight).unwrap_or(u32::MAX),
@@ -485,9 +468,8 @@ impl PostgresStore {
             );
             for (index, hold) in indexes.into_iter().zip(admission.holds) {
                 if let Some((due_at, reason)) = hold {
-                    let (delivery, token) = &claimed[index];
                     transaction
-                        .execute(RELEASE_SQL, &[&tenant, &delivery.id.as_str(), token, &due_at])
+                        .execute(RELEASE_SQL, &[&tenant, &claimed[index].id.as_str(), &claim_token, &due_at])
                         .await
                         .map_err(pg_error)?;
                     keep[index] = false;
@@ -504,11 +486,10 @@ impl PostgresStore {
                     .map_err(pg_error)?;
             }
             if health != before {
-                Self::write_health(&transaction, &tenant, &endpoint, &health).await?;
+                Self::write_health(transaction, &tenant, &endpoint, &health).await?;
             }
-            transaction.commit().await.map_err(pg_error)?;
         }
-        let kept = claimed.into_iter().zip(keep).filter_map(|(claim, kept)| kept.then_some(claim)).collect();
+        let kept = claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect();
         Ok((kept, holds))
     }
 
@@ -538,34 +519,44 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn claimed_details(
+    /// The endpoints with these keys, in one query.
+    async fn endpoints_by_key(
         &self,
         client: &impl deadpool_postgres::GenericClient,
-        claimed: Vec<(Delivery, String)>,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let mut details = Vec::with_capacity(claimed.len());
-        let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND id = $2");
-        let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = $1 AND id = $2");
-        let event_statement = client.prepare_cached(&event_sql).await.map_err(pg_error)?;
-        let endpoint_statement = client.prepare_cached(&endpoint_sql).await.map_err(pg_error)?;
-        for (claimed_delivery, claim_token) in claimed {
-            let tenant = claimed_delivery.tenant_id.as_str();
-            let event_row = client
-                .query_one(&event_statement, &[&tenant, &claimed_delivery.event_id.as_str()])
-                .await
-                .map_err(pg_error)?;
-            let endpoint_row = client
-                .query_one(&endpoint_statement, &[&tenant, &claimed_delivery.endpoint_id.as_str()])
-                .await
-                .map_err(pg_error)?;
-            details.push(ClaimedDelivery {
-                event: event(&event_row)?,
-                endpoint: self.endpoint(&endpoint_row)?,
-                delivery: claimed_delivery,
-                claim_token,
-            });
-        }
-        Ok(details)
+        keys: &[claim::Key],
+    ) -> Result<HashMap<claim::Key, Endpoint>, StoreError> {
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM endpoints
+             WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let rows = client.query(&statement, &[&tenants, &ids]).await.map_err(pg_error)?;
+        rows.iter()
+            .map(|row| {
+                let endpoint = self.endpoint(row)?;
+                Ok(((endpoint.tenant_id.to_string(), endpoint.id.to_string()), endpoint))
+            })
+            .collect()
+    }
+
+    /// The events with these keys, in one query.
+    async fn events_by_key(
+        client: &impl deadpool_postgres::GenericClient,
+        keys: &[claim::Key],
+    ) -> Result<HashMap<claim::Key, Event>, StoreError> {
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let rows = client.query(&statement, &[&tenants, &ids]).await.map_err(pg_error)?;
+        rows.iter()
+            .map(|row| {
+                let event = event(row)?;
+                Ok(((event.tenant_id.to_string(), event.id.to_string()), event))
+            })
+            .collect()
     }
 
     /// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
@@ -1227,10 +1218,16 @@ impl Store for PostgresStore {
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let claim_token = ulid::Ulid::new().to_string();
         let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        // A claim lost in a crash only means the delivery is claimed again (at-least-once), so it
+        // need not wait for its WAL flush; the attempt that follows is committed durably, and
+        // flushes the claim with it.
+        transaction.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error)?;
         let due_tenants = |after: String| {
-            let client = &client;
+            let transaction = &transaction;
             async move {
-                let rows = client.query(DUE_TENANTS_SQL, &[&now, &after, &(limit as i64)]).await.map_err(pg_error)?;
+                let rows =
+                    transaction.query(DUE_TENANTS_SQL, &[&now, &after, &(limit as i64)]).await.map_err(pg_error)?;
                 rows.iter().map(|row| column::<String>(row, "tenant_id")).collect::<Result<Vec<_>, StoreError>>()
             }
         };
@@ -1253,21 +1250,29 @@ impl Store for PostgresStore {
              RETURNING {}",
             DELIVERY_COLUMNS.split(", ").map(|name| format!("d.{name}")).collect::<Vec<_>>().join(", ")
         );
-        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let statement = transaction.prepare_cached(&sql).await.map_err(pg_error)?;
         let mut claimed = Vec::new();
         let mut claims = plan.claims(limit);
         while let Some((tenant, wanted)) = claims.next_request() {
-            let rows = client
+            let rows = transaction
                 .query(&statement, &[&now, &(wanted as i64), &lease_until, &claim_token, &tenant])
                 .await
                 .map_err(pg_error)?;
             claims.got(rows.len());
             for row in &rows {
-                claimed.push((delivery(row)?, claim_token.clone()));
+                claimed.push(delivery(row)?);
             }
         }
-        let (claimed, holds) = self.apply_gates(&mut client, now, lease_until - now, claimed).await?;
-        Ok(holds.batch(self.claimed_details(&client, claimed).await?))
+        if claimed.is_empty() {
+            transaction.commit().await.map_err(pg_error)?;
+            return Ok(ClaimBatch::default());
+        }
+        let endpoints = self.endpoints_by_key(&transaction, &claim::endpoint_keys(&claimed)).await?;
+        let (kept, holds) =
+            Self::apply_gates(&transaction, now, lease_until - now, &claim_token, claimed, &endpoints).await?;
+        transaction.commit().await.map_err(pg_error)?;
+        let events = Self::events_by_key(&client, &claim::event_keys(&kept)).await?;
+        Ok(holds.batch(claim::assemble(kept, &claim_token, &events, &endpoints)?))
     }
 
     async fn complete_attempt(

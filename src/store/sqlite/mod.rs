@@ -2,7 +2,7 @@
 //! `outhook serve` work with nothing else installed. Calls are blocking, so every one runs on
 //! tokio's blocking pool, never on an async worker thread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,26 +14,27 @@ use tokio::sync::Notify;
 
 use crate::domain::admission;
 use crate::domain::delivery::AttemptTrigger;
-use crate::domain::health::{CircuitState, EndpointHealth};
+use crate::domain::health::EndpointHealth;
 use crate::domain::ids::{AttemptId, DeliveryId, EndpointId, EventId, TenantId, TokenId};
 use crate::domain::names::EventTypeName;
 use crate::domain::operations;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
+use crate::store::claim;
 use crate::store::fairness::TenantCursor;
 use crate::store::migrations::{self, SQLITE};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
     FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
-    throttle_of, transition_columns,
+    transition_columns,
 };
 use crate::store::{
-    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, ClaimedDelivery, CompletionRules,
-    Delivery, DeliveryFilter, DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange,
-    Ingested, MigrationMode, PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts,
-    Store, StoreError, Tenant, Token,
+    ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
+    DeliveryTransition, Endpoint, Event, EventFilter, EventType, EventTypeVersion, IdRange, Ingested, MigrationMode,
+    PageRequest, PoolStatus, QueueStats, Recovery, RemoveVersion, SecretCipher, StatusCounts, Store, StoreError,
+    Tenant, Token,
 };
 
 pub struct SqliteStore {
@@ -411,47 +412,41 @@ fn insert_token_with(connection: &Connection, token: &Token) -> Result<(), Store
     Ok(())
 }
 
-/// Applies each endpoint's circuit and throttle to freshly claimed deliveries, inside the claim's
-/// transaction (SQLite has one writer, so no row lock is needed). Held-back deliveries are
-/// released to a later time without an attempt.
+/// Applies the circuit and throttle of each gated endpoint (see [`claim::gated_groups`]) to
+/// freshly claimed deliveries, inside the claim's transaction (SQLite has one writer, so no row
+/// lock is needed). Held-back deliveries are released to a later time without an attempt.
 fn apply_gates(
     transaction: &Connection,
     now: DateTime<Utc>,
     lease: chrono::Duration,
     claim_token: &str,
     claimed: Vec<Delivery>,
+    endpoints: &HashMap<claim::Key, Endpoint>,
 ) -> Result<(Vec<Delivery>, Holds), StoreError> {
     let mut holds = Holds::default();
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (index, delivery) in claimed.iter().enumerate() {
-        groups.entry((delivery.tenant_id.to_string(), delivery.endpoint_id.to_string())).or_default().push(index);
-    }
     let mut keep = vec![true; claimed.len()];
-    for ((tenant, endpoint), indexes) in groups {
+    for ((tenant, endpoint), indexes) in claim::gated_groups(&claimed, endpoints) {
+        let Some(current) = endpoints.get(&(tenant.clone(), endpoint.clone())) else { continue };
         let state = query_optional(
             transaction,
-            "SELECT delivery_per_second, max_in_flight, next_send_at, consecutive_failures, circuit_state,
-                    circuit_until, failing_since, last_success_at, last_failure_at,
+            "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
+                    last_success_at, last_failure_at,
                     (SELECT count(*) FROM deliveries
                      WHERE tenant_id = ?1 AND endpoint_id = ?2 AND status = 'delivering' AND due_at > ?3
                        AND claim_token <> ?4) AS in_flight
              FROM endpoints WHERE tenant_id = ?1 AND id = ?2",
             params![tenant, endpoint, micros(&now), claim_token],
             |row| {
-                let throttle = throttle_of(column(row, "delivery_per_second")?, column(row, "max_in_flight")?)?;
                 let health = health_row(row)?.decode()?;
-                Ok((throttle, health, optional_timestamp(row, "next_send_at")?, column::<i64>(row, "in_flight")?))
+                Ok((health, optional_timestamp(row, "next_send_at")?, column::<i64>(row, "in_flight")?))
             },
         )?;
-        let Some((throttle, mut health, next_send_at, in_flight)) = state else { continue };
-        if !throttle.is_limited() && health.circuit == CircuitState::Closed {
-            continue;
-        }
+        let Some((mut health, next_send_at, in_flight)) = state else { continue };
         let before = health.clone();
         let manual: Vec<bool> =
             indexes.iter().map(|&index| claimed[index].next_trigger == AttemptTrigger::Manual).collect();
         let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
-        let admission = admission::admit(&manual, &mut health, throttle, now, next_send_at, in_flight, lease);
+        let admission = admission::admit(&manual, &mut health, current.throttle, now, next_send_at, in_flight, lease);
         for (index, hold) in indexes.into_iter().zip(admission.holds) {
             if let Some((due_at, reason)) = hold {
                 transaction
@@ -475,6 +470,22 @@ fn apply_gates(
     }
     let kept = claimed.into_iter().zip(keep).filter_map(|(delivery, kept)| kept.then_some(delivery)).collect();
     Ok((kept, holds))
+}
+
+/// Looks each key up with `sql` (parameters: tenant id, id), keyed as asked.
+fn by_key<T>(
+    connection: &Connection,
+    sql: &str,
+    keys: &[claim::Key],
+    decode: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<HashMap<claim::Key, T>, StoreError> {
+    let mut found = HashMap::with_capacity(keys.len());
+    for key in keys {
+        if let Some(item) = query_optional(connection, sql, params![key.0, key.1], &decode)? {
+            found.insert(key.clone(), item);
+        }
+    }
+    Ok(found)
 }
 
 /// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
@@ -564,6 +575,18 @@ fn ingest_in(
         results.push(Ingested::Created { event: submitted.clone(), deliveries });
     }
     Ok((results, any_delivery))
+}
+
+/// Runs `work` with `synchronous = NORMAL`: its commits reach the WAL but are not fsynced until
+/// the next commit under `synchronous = FULL`. Only for writes that may be lost in a power cut.
+fn without_fsync<T>(
+    connection: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    connection.execute_batch("PRAGMA synchronous = NORMAL").map_err(sqlite_error)?;
+    let result = work(connection);
+    connection.execute_batch("PRAGMA synchronous = FULL").map_err(sqlite_error)?;
+    result
 }
 
 impl SqliteStore {
@@ -1206,70 +1229,54 @@ impl Store for SqliteStore {
         let start = self.claim_cursor.start();
         let cursor = Arc::clone(&self.claim_cursor);
         self.call(move |connection, cipher| {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-            let due_tenants = |after: &str| {
-                query_all(&transaction, DUE_TENANTS_SQL, params![micros(&now), after, limit as i64], |row| {
-                    column::<String>(row, "tenant_id")
-                })
-            };
-            let after_cursor = due_tenants(&start)?;
-            let from_start =
-                if after_cursor.len() < limit && !start.is_empty() { due_tenants("")? } else { Vec::new() };
-            let plan = cursor.plan(limit, after_cursor, from_start);
-            let sql = format!(
-                "UPDATE deliveries SET status = 'delivering', due_at = ?3, claim_token = ?4, updated_at = ?1
-                 WHERE (tenant_id, id) IN (
-                     SELECT tenant_id, id FROM deliveries
-                     WHERE tenant_id = ?5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
-                     ORDER BY due_at LIMIT ?2)
-                 RETURNING {DELIVERY_COLUMNS}"
-            );
-            let mut claimed = Vec::new();
-            let mut claims = plan.claims(limit);
-            while let Some((tenant, wanted)) = claims.next_request() {
-                let rows = query_all(
-                    &transaction,
-                    &sql,
-                    params![micros(&now), wanted as i64, micros(&lease_until), claim_token, tenant],
-                    delivery,
-                )?;
-                claims.got(rows.len());
-                claimed.extend(rows);
-            }
-            let (claimed, holds) = apply_gates(&transaction, now, lease_until - now, &claim_token, claimed)?;
-            let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
-            let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
-            let mut details = Vec::with_capacity(claimed.len());
-            for claimed_delivery in claimed {
-                let tenant = claimed_delivery.tenant_id.as_str();
-                let claimed_event = query_optional(
-                    &transaction,
-                    &event_sql,
-                    params![tenant, claimed_delivery.event_id.as_str()],
-                    event,
-                )?;
-                let claimed_endpoint = query_optional(
-                    &transaction,
-                    &endpoint_sql,
-                    params![tenant, claimed_delivery.endpoint_id.as_str()],
-                    |row| endpoint(row, cipher),
-                )?;
-                let (Some(claimed_event), Some(claimed_endpoint)) = (claimed_event, claimed_endpoint) else {
-                    return Err(StoreError::Corrupt(format!(
-                        "delivery {} lost its event or endpoint",
-                        claimed_delivery.id
-                    )));
+            // A claim lost in a crash only means the delivery is claimed again (at-least-once), so
+            // its commit skips the fsync; the next durable commit syncs it along.
+            without_fsync(connection, |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+                let due_tenants = |after: &str| {
+                    query_all(&transaction, DUE_TENANTS_SQL, params![micros(&now), after, limit as i64], |row| {
+                        column::<String>(row, "tenant_id")
+                    })
                 };
-                details.push(ClaimedDelivery {
-                    delivery: claimed_delivery,
-                    claim_token: claim_token.clone(),
-                    event: claimed_event,
-                    endpoint: claimed_endpoint,
-                });
-            }
-            transaction.commit().map_err(sqlite_error)?;
-            Ok(holds.batch(details))
+                let after_cursor = due_tenants(&start)?;
+                let from_start =
+                    if after_cursor.len() < limit && !start.is_empty() { due_tenants("")? } else { Vec::new() };
+                let plan = cursor.plan(limit, after_cursor, from_start);
+                let sql = format!(
+                    "UPDATE deliveries SET status = 'delivering', due_at = ?3, claim_token = ?4, updated_at = ?1
+                     WHERE (tenant_id, id) IN (
+                         SELECT tenant_id, id FROM deliveries
+                         WHERE tenant_id = ?5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
+                         ORDER BY due_at LIMIT ?2)
+                     RETURNING {DELIVERY_COLUMNS}"
+                );
+                let mut claimed = Vec::new();
+                let mut claims = plan.claims(limit);
+                while let Some((tenant, wanted)) = claims.next_request() {
+                    let rows = query_all(
+                        &transaction,
+                        &sql,
+                        params![micros(&now), wanted as i64, micros(&lease_until), claim_token, tenant],
+                        delivery,
+                    )?;
+                    claims.got(rows.len());
+                    claimed.extend(rows);
+                }
+                if claimed.is_empty() {
+                    transaction.commit().map_err(sqlite_error)?;
+                    return Ok(ClaimBatch::default());
+                }
+                let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant_id = ?1 AND id = ?2");
+                let endpoints =
+                    by_key(&transaction, &endpoint_sql, &claim::endpoint_keys(&claimed), |row| endpoint(row, cipher))?;
+                let (kept, holds) =
+                    apply_gates(&transaction, now, lease_until - now, &claim_token, claimed, &endpoints)?;
+                let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
+                let events = by_key(&transaction, &event_sql, &claim::event_keys(&kept), event)?;
+                transaction.commit().map_err(sqlite_error)?;
+                Ok(holds.batch(claim::assemble(kept, &claim_token, &events, &endpoints)?))
+            })
         })
         .await
     }
