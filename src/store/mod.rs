@@ -9,6 +9,7 @@ mod cache;
 pub mod cipher;
 mod claim;
 mod fairness;
+mod group_commit;
 mod migrations;
 pub mod postgres;
 mod query;
@@ -37,7 +38,7 @@ pub use records::{
 };
 
 /// Failures of the storage layer, closed so the HTTP edge can map each to a status.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or is overloaded: callers should retry later (HTTP 503).
     #[error("the database is unavailable: {0}")]

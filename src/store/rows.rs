@@ -532,14 +532,28 @@ impl AttemptRow {
     }
 }
 
+fn first_delay(schedule_seconds: &[u64]) -> chrono::Duration {
+    // Schedules are validated on the way in (at most `RetrySchedule::MAX_DELAY_SECONDS`).
+    let seconds = schedule_seconds.first().copied().unwrap_or(0).min(RetrySchedule::MAX_DELAY_SECONDS);
+    chrono::Duration::seconds(seconds as i64)
+}
+
+/// One caller's events for [`crate::store::Store::ingest`]: the unit a group commit carries.
+#[derive(Clone)]
+pub struct Submission {
+    pub events: Vec<Event>,
+    /// For endpoints without their own schedule: when their first attempt is due.
+    pub default_schedule: RetrySchedule,
+}
+
 /// What fan-out needs to know of an endpoint.
 pub struct FanoutTarget {
     pub endpoint_id: String,
     pub enabled: bool,
     pub event_types: Option<Vec<EventTypeName>>,
     pub channels: Option<Vec<Channel>>,
-    /// Delay before the first attempt, from the endpoint's schedule or the default.
-    pub first_delay: chrono::Duration,
+    /// Delay before the first attempt from the endpoint's own schedule; `None` follows the default.
+    pub first_delay: Option<chrono::Duration>,
 }
 
 impl FanoutTarget {
@@ -549,22 +563,20 @@ impl FanoutTarget {
         event_types: Option<String>,
         channels: Option<String>,
         retry_schedule: Option<String>,
-        default_schedule: &RetrySchedule,
     ) -> Result<Self, StoreError> {
-        let first_delay_seconds = match retry_schedule {
-            Some(raw) => {
+        let first_delay = retry_schedule
+            .map(|raw| {
                 let seconds: Vec<u64> =
                     serde_json::from_str(&raw).map_err(|e| corrupt("endpoints.retry_schedule", e))?;
-                seconds.first().copied().unwrap_or(0)
-            }
-            None => default_schedule.seconds().first().copied().unwrap_or(0),
-        };
+                Ok::<_, StoreError>(first_delay(&seconds))
+            })
+            .transpose()?;
         Ok(Self {
             endpoint_id,
             enabled,
             event_types: parse_list("endpoints.event_types", event_types, EventTypeName::parse)?,
             channels: parse_list("endpoints.channels", channels, Channel::parse)?,
-            first_delay: chrono::Duration::seconds(first_delay_seconds as i64),
+            first_delay,
         })
     }
 
@@ -579,7 +591,8 @@ impl FanoutTarget {
     }
 
     /// The pending delivery of `event` to this endpoint.
-    pub fn delivery_for(&self, event: &Event) -> DeliveryRow {
+    pub fn delivery_for(&self, event: &Event, default_schedule: &RetrySchedule) -> DeliveryRow {
+        let first_delay = self.first_delay.unwrap_or_else(|| first_delay(default_schedule.seconds()));
         DeliveryRow {
             tenant_id: event.tenant_id.to_string(),
             id: DeliveryId::generate().to_string(),
@@ -588,7 +601,7 @@ impl FanoutTarget {
             event_type: event.event_type.to_string(),
             status: DeliveryStatus::Pending.as_str().to_owned(),
             attempt_count: 0,
-            due_at: Some(event.created_at + self.first_delay),
+            due_at: Some(event.created_at + first_delay),
             next_trigger: None,
             created_at: event.created_at,
             updated_at: event.created_at,

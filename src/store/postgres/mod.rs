@@ -2,7 +2,7 @@
 //! processes share one database and coordinate only through it (advisory locks for migrations,
 //! row locks and `SKIP LOCKED` for work).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -26,12 +26,13 @@ use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::claim;
 use crate::store::fairness::TenantCursor;
+use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
-    transition_columns,
+    FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count, disabled_reason,
+    operational_events, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
@@ -54,6 +55,34 @@ pub struct PostgresStore {
     /// Created with the LISTEN task on first use, so API-only processes hold no extra connection.
     work_signal: OnceLock<Arc<Notify>>,
     claim_cursor: TenantCursor,
+    /// Concurrent ingests share transactions (see `group_commit`).
+    ingest_commit: GroupCommit<IngestCommitter>,
+}
+
+/// How many events one ingest transaction carries at most, and how many run at once.
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 4 };
+
+/// Commits groups of submissions, each group in one transaction.
+struct IngestCommitter {
+    pool: Pool,
+}
+
+#[async_trait]
+impl Committer for IngestCommitter {
+    type Write = Submission;
+    type Outcome = Vec<Ingested>;
+
+    fn weight(submission: &Submission) -> usize {
+        submission.events.len()
+    }
+
+    async fn commit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Ingested>>, StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let results = PostgresStore::ingest_in(&transaction, submissions).await?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(results)
+    }
 }
 
 fn pg_error(error: tokio_postgres::Error) -> StoreError {
@@ -290,11 +319,12 @@ impl PostgresStore {
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         drop(pool.get().await.map_err(pool_error)?);
         Ok(Self {
-            pool,
             cipher,
             config: config_copy,
             work_signal: OnceLock::new(),
             claim_cursor: TenantCursor::default(),
+            ingest_commit: GroupCommit::start(IngestCommitter { pool: pool.clone() }, INGEST_GROUPS),
+            pool,
         })
     }
 
@@ -559,111 +589,185 @@ impl PostgresStore {
             .collect()
     }
 
-    /// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
+    /// Stores the submissions' events and their deliveries inside `transaction` (see
+    /// [`Store::ingest`]), with one multi-row statement per table whatever the number of events;
     /// shared with operational events, which are ingested inside the attempt that caused them.
+    /// One result list per submission, in order.
     async fn ingest_in(
         transaction: &deadpool_postgres::Transaction<'_>,
-        events: &[Event],
-        default_schedule: &RetrySchedule,
-    ) -> Result<Vec<Ingested>, StoreError> {
-        let Some(first) = events.first() else { return Ok(Vec::new()) };
-        let targets = transaction
+        submissions: &[Submission],
+    ) -> Result<Vec<Vec<Ingested>>, StoreError> {
+        let events: Vec<(&Event, &RetrySchedule)> = submissions
+            .iter()
+            .flat_map(|submission| submission.events.iter().map(|event| (event, &submission.default_schedule)))
+            .collect();
+        if events.is_empty() {
+            return Ok(submissions.iter().map(|_| Vec::new()).collect());
+        }
+        let targets = Self::fanout_targets(transaction, &events).await?;
+        let rows: Vec<EventRow> = events.iter().map(|(event, _)| EventRow::encode(event)).collect();
+        let text = |pick: fn(&EventRow) -> Option<&str>| rows.iter().map(pick).collect::<Vec<_>>();
+        let insert_events = transaction
+            .prepare_cached(
+                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                     api_version, payloads, trace_context)
+                 SELECT tenant_id, id, event_type, payload, channels::jsonb, idempotency_key, created_at,
+                        api_version, payloads, trace_context
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+                      AS submitted(tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                   api_version, payloads, trace_context)
+                 ON CONFLICT DO NOTHING
+                 RETURNING id",
+            )
+            .await
+            .map_err(pg_error)?;
+        let created_at: Vec<DateTime<Utc>> = rows.iter().map(|row| row.created_at).collect();
+        let inserted: HashSet<String> = transaction
             .query(
-                "SELECT id, enabled, event_types::text AS event_types, channels::text AS channels,
-                        retry_schedule::text AS retry_schedule
-                 FROM endpoints WHERE tenant_id = $1 AND enabled",
-                &[&first.tenant_id.as_str()],
+                &insert_events,
+                &[
+                    &text(|row| Some(&row.tenant_id)),
+                    &text(|row| Some(&row.id)),
+                    &text(|row| Some(&row.event_type)),
+                    &text(|row| Some(&row.payload)),
+                    &text(|row| row.channels.as_deref()),
+                    &text(|row| row.idempotency_key.as_deref()),
+                    &created_at,
+                    &text(|row| row.api_version.as_deref()),
+                    &text(|row| row.payloads.as_deref()),
+                    &text(|row| row.trace_context.as_deref()),
+                ],
             )
             .await
             .map_err(pg_error)?
             .iter()
-            .map(|row| {
-                FanoutTarget::decode(
-                    column(row, "id")?,
-                    column(row, "enabled")?,
-                    column(row, "event_types")?,
-                    column(row, "channels")?,
-                    column(row, "retry_schedule")?,
-                    default_schedule,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let insert_event = transaction
-            .prepare_cached(
-                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                     api_version, payloads, trace_context)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(pg_error)?;
-        let insert_delivery = transaction
-            .prepare_cached(
-                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at,
-                                         created_at, updated_at, event_type)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .await
-            .map_err(pg_error)?;
+            .map(|row| column::<String>(row, "id"))
+            .collect::<Result<_, _>>()?;
+        let originals = Self::replayed_originals(transaction, &rows, &inserted).await?;
+        let mut deliveries = Vec::new();
         let mut results = Vec::with_capacity(events.len());
-        let mut any_delivery = false;
-        for submitted in events {
-            let row = EventRow::encode(submitted);
-            let inserted = transaction
-                .execute(
-                    &insert_event,
-                    &[
-                        &row.tenant_id,
-                        &row.id,
-                        &row.event_type,
-                        &row.payload,
-                        &row.channels,
-                        &row.idempotency_key,
-                        &row.created_at,
-                        &row.api_version,
-                        &row.payloads,
-                        &row.trace_context,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            if inserted == 0 {
-                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND idempotency_key = $2");
-                let original =
-                    transaction.query_one(&sql, &[&row.tenant_id, &row.idempotency_key]).await.map_err(pg_error)?;
-                results.push(Ingested::Replayed(event(&original)?));
+        for ((event, schedule), row) in events.iter().zip(&rows) {
+            if !inserted.contains(&row.id) {
+                let key = (row.tenant_id.clone(), row.idempotency_key.clone().unwrap_or_default());
+                let original = originals.get(&key).cloned().ok_or_else(|| {
+                    StoreError::Internal("an event was neither stored nor a replay of an idempotency key".into())
+                })?;
+                results.push(Ingested::Replayed(original));
                 continue;
             }
-            let mut deliveries = 0;
-            for target in targets.iter().filter(|target| target.wants(submitted)) {
-                let delivery = target.delivery_for(submitted);
-                transaction
-                    .execute(
-                        &insert_delivery,
-                        &[
-                            &delivery.tenant_id,
-                            &delivery.id,
-                            &delivery.event_id,
-                            &delivery.endpoint_id,
-                            &delivery.status,
-                            &delivery.attempt_count,
-                            &delivery.due_at,
-                            &delivery.created_at,
-                            &delivery.updated_at,
-                            &delivery.event_type,
-                        ],
-                    )
-                    .await
-                    .map_err(pg_error)?;
-                deliveries += 1;
+            let before = deliveries.len();
+            for target in targets.get(&row.tenant_id).into_iter().flatten().filter(|target| target.wants(event)) {
+                deliveries.push(target.delivery_for(event, schedule));
             }
-            any_delivery |= deliveries > 0;
-            results.push(Ingested::Created { event: submitted.clone(), deliveries });
+            results.push(Ingested::Created { event: (*event).clone(), deliveries: deliveries.len() - before });
         }
-        if any_delivery {
+        if !deliveries.is_empty() {
+            Self::insert_deliveries(transaction, &deliveries).await?;
             // Delivered to listeners only when the transaction commits.
             transaction.execute("SELECT pg_notify($1, '')", &[&WORK_CHANNEL]).await.map_err(pg_error)?;
         }
-        Ok(results)
+        let mut results = results.into_iter();
+        Ok(submissions.iter().map(|submission| results.by_ref().take(submission.events.len()).collect()).collect())
+    }
+
+    /// The enabled endpoints of the events' tenants, per tenant id.
+    async fn fanout_targets(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        events: &[(&Event, &RetrySchedule)],
+    ) -> Result<HashMap<String, Vec<FanoutTarget>>, StoreError> {
+        let mut tenants: Vec<&str> = events.iter().map(|(event, _)| event.tenant_id.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let statement = transaction
+            .prepare_cached(
+                "SELECT tenant_id, id, enabled, event_types::text AS event_types, channels::text AS channels,
+                        retry_schedule::text AS retry_schedule
+                 FROM endpoints WHERE tenant_id = ANY($1) AND enabled",
+            )
+            .await
+            .map_err(pg_error)?;
+        let mut targets: HashMap<String, Vec<FanoutTarget>> = HashMap::new();
+        for row in transaction.query(&statement, &[&tenants]).await.map_err(pg_error)? {
+            let target = FanoutTarget::decode(
+                column(&row, "id")?,
+                column(&row, "enabled")?,
+                column(&row, "event_types")?,
+                column(&row, "channels")?,
+                column(&row, "retry_schedule")?,
+            )?;
+            targets.entry(column(&row, "tenant_id")?).or_default().push(target);
+        }
+        Ok(targets)
+    }
+
+    /// The stored events whose idempotency keys the rows not `inserted` repeated, by
+    /// `(tenant_id, idempotency_key)`.
+    async fn replayed_originals(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        rows: &[EventRow],
+        inserted: &HashSet<String>,
+    ) -> Result<HashMap<(String, String), Event>, StoreError> {
+        let (tenants, keys): (Vec<&str>, Vec<&str>) = rows
+            .iter()
+            .filter(|row| !inserted.contains(&row.id))
+            .filter_map(|row| Some((row.tenant_id.as_str(), row.idempotency_key.as_deref()?)))
+            .unzip();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE (tenant_id, idempotency_key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        );
+        let statement = transaction.prepare_cached(&sql).await.map_err(pg_error)?;
+        let mut originals = HashMap::new();
+        for row in transaction.query(&statement, &[&tenants, &keys]).await.map_err(pg_error)? {
+            let original = event(&row)?;
+            if let Some(key) = &original.idempotency_key {
+                originals.insert((original.tenant_id.to_string(), key.as_str().to_owned()), original);
+            }
+        }
+        Ok(originals)
+    }
+
+    async fn insert_deliveries(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        deliveries: &[DeliveryRow],
+    ) -> Result<(), StoreError> {
+        let text = |pick: fn(&DeliveryRow) -> &str| deliveries.iter().map(pick).collect::<Vec<_>>();
+        let statement = transaction
+            .prepare_cached(
+                "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count, due_at,
+                                         created_at, updated_at, event_type)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[],
+                                      $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[])",
+            )
+            .await
+            .map_err(pg_error)?;
+        let attempt_counts: Vec<i32> = deliveries.iter().map(|row| row.attempt_count).collect();
+        let due_at: Vec<Option<DateTime<Utc>>> = deliveries.iter().map(|row| row.due_at).collect();
+        let created_at: Vec<DateTime<Utc>> = deliveries.iter().map(|row| row.created_at).collect();
+        let updated_at: Vec<DateTime<Utc>> = deliveries.iter().map(|row| row.updated_at).collect();
+        transaction
+            .execute(
+                &statement,
+                &[
+                    &text(|row| &row.tenant_id),
+                    &text(|row| &row.id),
+                    &text(|row| &row.event_id),
+                    &text(|row| &row.endpoint_id),
+                    &text(|row| &row.status),
+                    &attempt_counts,
+                    &due_at,
+                    &created_at,
+                    &updated_at,
+                    &text(|row| &row.event_type),
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
     }
 
     /// Counts an attempt towards its endpoint's health inside the attempt's transaction, and
@@ -715,7 +819,8 @@ impl PostgresStore {
             .await
             .map_err(pg_error)?;
         if subscribed.is_some() {
-            Self::ingest_in(transaction, &events, &rules.default_schedule).await?;
+            let submission = Submission { events, default_schedule: rules.default_schedule.clone() };
+            Self::ingest_in(transaction, std::slice::from_ref(&submission)).await?;
         }
         Ok(())
     }
@@ -991,11 +1096,8 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
-        let results = Self::ingest_in(&transaction, events, default_schedule).await?;
-        transaction.commit().await.map_err(pg_error)?;
-        Ok(results)
+        let submission = Submission { events: events.to_vec(), default_schedule: default_schedule.clone() };
+        self.ingest_commit.submit(submission).await
     }
 
     async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {

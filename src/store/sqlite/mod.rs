@@ -23,12 +23,13 @@ use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::claim;
 use crate::store::fairness::TenantCursor;
+use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, SQLITE};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
     ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, Holds, TenantRow, TokenRow, add_status_count, disabled_reason, operational_events,
-    transition_columns,
+    FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count, disabled_reason,
+    operational_events, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     /// Single process: committing new work signals workers directly.
     work_signal: Arc<Notify>,
     claim_cursor: Arc<TenantCursor>,
+    /// Concurrent ingests share transactions (see `group_commit`).
+    ingest_commit: GroupCommit<IngestCommitter>,
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
@@ -305,7 +308,8 @@ fn record_health(
     if subscribed.is_none() {
         return Ok(false);
     }
-    let (_, any_delivery) = ingest_in(transaction, &events, &rules.default_schedule)?;
+    let submission = Submission { events, default_schedule: rules.default_schedule.clone() };
+    let (_, any_delivery) = ingest_in(transaction, std::slice::from_ref(&submission))?;
     Ok(any_delivery)
 }
 
@@ -488,20 +492,90 @@ fn by_key<T>(
     Ok(found)
 }
 
-/// Stores events of one tenant and their deliveries inside `transaction` (see [`Store::ingest`]);
-/// shared with operational events, which are ingested inside the attempt that caused them.
-/// Returns the results and whether any delivery was created.
-fn ingest_in(
-    transaction: &Connection,
-    events: &[Event],
-    default_schedule: &RetrySchedule,
-) -> Result<(Vec<Ingested>, bool), StoreError> {
-    let Some(first) = events.first() else { return Ok((Vec::new(), false)) };
-    let targets = query_all(
+/// Stores the submissions' events and their deliveries inside `transaction` (see
+/// [`Store::ingest`]); shared with operational events, which are ingested inside the attempt
+/// that caused them. Returns one result list per submission, and whether any delivery was created.
+fn ingest_in(transaction: &Connection, submissions: &[Submission]) -> Result<(Vec<Vec<Ingested>>, bool), StoreError> {
+    let mut targets: HashMap<String, Vec<FanoutTarget>> = HashMap::new();
+    let mut any_delivery = false;
+    let mut all_results = Vec::with_capacity(submissions.len());
+    for submission in submissions {
+        let mut results = Vec::with_capacity(submission.events.len());
+        for submitted in &submission.events {
+            let row = EventRow::encode(submitted);
+            let inserted = transaction
+                .prepare_cached(
+                    "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
+                                         api_version, payloads, trace_context)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        row.tenant_id,
+                        row.id,
+                        row.event_type,
+                        row.payload,
+                        row.channels,
+                        row.idempotency_key,
+                        micros(&row.created_at),
+                        row.api_version,
+                        row.payloads,
+                        row.trace_context
+                    ])
+                })
+                .map_err(sqlite_error)?;
+            if inserted == 0 {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND idempotency_key = ?2");
+                let original =
+                    query_optional(transaction, &sql, params![row.tenant_id, row.idempotency_key], event)?
+                        .ok_or_else(|| StoreError::Internal("idempotency conflict without an original event".into()))?;
+                results.push(Ingested::Replayed(original));
+                continue;
+            }
+            if !targets.contains_key(&row.tenant_id) {
+                let tenant_targets = fanout_targets(transaction, &row.tenant_id)?;
+                targets.insert(row.tenant_id.clone(), tenant_targets);
+            }
+            let mut deliveries = 0;
+            for target in targets[&row.tenant_id].iter().filter(|target| target.wants(submitted)) {
+                let delivery = target.delivery_for(submitted, &submission.default_schedule);
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count,
+                                                 due_at, created_at, updated_at, event_type)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            delivery.tenant_id,
+                            delivery.id,
+                            delivery.event_id,
+                            delivery.endpoint_id,
+                            delivery.status,
+                            delivery.attempt_count,
+                            delivery.due_at.as_ref().map(micros),
+                            micros(&delivery.created_at),
+                            micros(&delivery.updated_at),
+                            delivery.event_type
+                        ])
+                    })
+                    .map_err(sqlite_error)?;
+                deliveries += 1;
+            }
+            any_delivery |= deliveries > 0;
+            results.push(Ingested::Created { event: submitted.clone(), deliveries });
+        }
+        all_results.push(results);
+    }
+    Ok((all_results, any_delivery))
+}
+
+/// A tenant's enabled endpoints, as fan-out sees them.
+fn fanout_targets(transaction: &Connection, tenant_id: &str) -> Result<Vec<FanoutTarget>, StoreError> {
+    query_all(
         transaction,
-        "SELECT id, enabled, event_types, channels, retry_schedule FROM endpoints
-             WHERE tenant_id = ?1 AND enabled",
-        params![first.tenant_id.as_str()],
+        "SELECT id, enabled, event_types, channels, retry_schedule FROM endpoints WHERE tenant_id = ?1 AND enabled",
+        params![tenant_id],
         |row| {
             FanoutTarget::decode(
                 column(row, "id")?,
@@ -509,72 +583,60 @@ fn ingest_in(
                 column(row, "event_types")?,
                 column(row, "channels")?,
                 column(row, "retry_schedule")?,
-                default_schedule,
             )
         },
-    )?;
-    let mut results = Vec::with_capacity(events.len());
-    let mut any_delivery = false;
-    for submitted in events {
-        let row = EventRow::encode(submitted);
-        let inserted = transaction
-            .prepare_cached(
-                "INSERT INTO events (tenant_id, id, event_type, payload, channels, idempotency_key, created_at,
-                                         api_version, payloads, trace_context)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    row.tenant_id,
-                    row.id,
-                    row.event_type,
-                    row.payload,
-                    row.channels,
-                    row.idempotency_key,
-                    micros(&row.created_at),
-                    row.api_version,
-                    row.payloads,
-                    row.trace_context
-                ])
-            })
-            .map_err(sqlite_error)?;
-        if inserted == 0 {
-            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1 AND idempotency_key = ?2");
-            let original = query_optional(transaction, &sql, params![row.tenant_id, row.idempotency_key], event)?
-                .ok_or_else(|| StoreError::Internal("idempotency conflict without an original event".into()))?;
-            results.push(Ingested::Replayed(original));
-            continue;
-        }
-        let mut deliveries = 0;
-        for target in targets.iter().filter(|target| target.wants(submitted)) {
-            let delivery = target.delivery_for(submitted);
-            transaction
-                .prepare_cached(
-                    "INSERT INTO deliveries (tenant_id, id, event_id, endpoint_id, status, attempt_count,
-                                                 due_at, created_at, updated_at, event_type)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .and_then(|mut statement| {
-                    statement.execute(params![
-                        delivery.tenant_id,
-                        delivery.id,
-                        delivery.event_id,
-                        delivery.endpoint_id,
-                        delivery.status,
-                        delivery.attempt_count,
-                        delivery.due_at.as_ref().map(micros),
-                        micros(&delivery.created_at),
-                        micros(&delivery.updated_at),
-                        delivery.event_type
-                    ])
-                })
-                .map_err(sqlite_error)?;
-            deliveries += 1;
-        }
-        any_delivery |= deliveries > 0;
-        results.push(Ingested::Created { event: submitted.clone(), deliveries });
+    )
+}
+
+/// Runs blocking database work on the blocking pool with exclusive use of the connection.
+async fn blocking<T: Send + 'static>(
+    connection: &Arc<Mutex<Connection>>,
+    work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let connection = Arc::clone(connection);
+    tokio::task::spawn_blocking(move || {
+        let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        work(&mut connection)
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+}
+
+/// How many events one ingest transaction carries at most. SQLite has one writer: one group at
+/// a time, the next forming while it commits.
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1 };
+
+/// Commits groups of submissions, each group in one transaction (one fsync).
+struct IngestCommitter {
+    connection: Arc<Mutex<Connection>>,
+    work_signal: Arc<Notify>,
+}
+
+#[async_trait]
+impl Committer for IngestCommitter {
+    type Write = Submission;
+    type Outcome = Vec<Ingested>;
+
+    fn weight(submission: &Submission) -> usize {
+        submission.events.len()
     }
-    Ok((results, any_delivery))
+
+    async fn commit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Ingested>>, StoreError> {
+        // The blocking pool needs owned data; a group is small next to the fsync it saves.
+        let submissions = submissions.to_vec();
+        let (results, any_delivery) = blocking(&self.connection, move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let ingested = ingest_in(&transaction, &submissions)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(ingested)
+        })
+        .await?;
+        if any_delivery {
+            self.work_signal.notify_one();
+        }
+        Ok(results)
+    }
 }
 
 /// Runs `work` with `synchronous = NORMAL`: its commits reach the WAL but are not fsynced until
@@ -612,10 +674,14 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let connection = Arc::new(Mutex::new(connection));
+        let work_signal = Arc::new(Notify::new());
+        let committer = IngestCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            ingest_commit: GroupCommit::start(committer, INGEST_GROUPS),
+            connection,
             cipher,
-            work_signal: Arc::new(Notify::new()),
+            work_signal,
             claim_cursor: Arc::new(TenantCursor::default()),
         })
     }
@@ -625,14 +691,8 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&mut Connection, &SecretCipher) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let connection = Arc::clone(&self.connection);
         let cipher = Arc::clone(&self.cipher);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection, &cipher)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+        blocking(&self.connection, move |connection| work(connection, &cipher)).await
     }
 
     pub async fn migrate(&self, mode: MigrationMode) -> Result<(), StoreError> {
@@ -958,21 +1018,8 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let events = events.to_vec();
-        let default_schedule = default_schedule.clone();
-        let (results, any_delivery) = self
-            .call(move |connection, _| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-                let ingested = ingest_in(&transaction, &events, &default_schedule)?;
-                transaction.commit().map_err(sqlite_error)?;
-                Ok(ingested)
-            })
-            .await?;
-        if any_delivery {
-            self.work_signal.notify_one();
-        }
-        Ok(results)
+        let submission = Submission { events: events.to_vec(), default_schedule: default_schedule.clone() };
+        self.ingest_commit.submit(submission).await
     }
 
     async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {

@@ -1,0 +1,179 @@
+//! Group commit: writes submitted concurrently share one transaction, and so one durable commit
+//! (one WAL flush), instead of paying a flush each. A caller's future resolves only after the
+//! transaction holding its write committed, so nothing is acknowledged before it is durable.
+//!
+//! Batching is natural, not timed: a group is whatever was queued when a committer became free,
+//! so a lone write is committed at once and only a busy store forms large groups. When a group
+//! fails for a reason other than the database being unavailable, each of its writes is retried
+//! alone, so one bad write cannot fail its neighbours.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::store::StoreError;
+
+/// Carries out a group of writes in one transaction.
+#[async_trait]
+pub trait Committer: Send + Sync + 'static {
+    type Write: Send + Sync + 'static;
+    type Outcome: Send + 'static;
+
+    /// How much of a group's budget `write` takes (e.g. its number of rows).
+    fn weight(write: &Self::Write) -> usize;
+
+    /// Commits every write in one transaction, or none; one outcome per write, in order.
+    async fn commit(&self, writes: &[Self::Write]) -> Result<Vec<Self::Outcome>, StoreError>;
+}
+
+type Reply<C> = oneshot::Sender<Result<<C as Committer>::Outcome, StoreError>>;
+
+/// The queue in front of a [`Committer`].
+pub struct GroupCommit<C: Committer> {
+    queue: mpsc::UnboundedSender<(C::Write, Reply<C>)>,
+}
+
+/// How groups form.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupLimits {
+    /// The most weight one group carries (a single heavier write still goes alone).
+    pub max_weight: usize,
+    /// How many groups may be committing at once.
+    pub parallel: usize,
+}
+
+impl<C: Committer> GroupCommit<C> {
+    /// Starts the committing task on the current tokio runtime. It ends when the queue is dropped.
+    pub fn start(committer: C, limits: GroupLimits) -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        tokio::spawn(run(Arc::new(committer), pending, limits));
+        Self { queue }
+    }
+
+    /// Queues `write` and waits until the transaction holding it committed (or failed).
+    pub async fn submit(&self, write: C::Write) -> Result<C::Outcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.queue.send((write, reply)).map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?;
+        outcome.await.map_err(|_| StoreError::Internal("the group commit task stopped".into()))?
+    }
+}
+
+async fn run<C: Committer>(
+    committer: Arc<C>,
+    mut pending: mpsc::UnboundedReceiver<(C::Write, Reply<C>)>,
+    limits: GroupLimits,
+) {
+    let permits = Arc::new(Semaphore::new(limits.parallel.max(1)));
+    while let Ok(permit) = Arc::clone(&permits).acquire_owned().await {
+        let Some(first) = pending.recv().await else { return };
+        let mut weight = C::weight(&first.0);
+        let mut group = vec![first];
+        while weight < limits.max_weight {
+            match pending.try_recv() {
+                Ok(next) => {
+                    weight += C::weight(&next.0);
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let committer = Arc::clone(&committer);
+        tokio::spawn(async move {
+            commit_group(committer.as_ref(), group).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn commit_group<C: Committer>(committer: &C, group: Vec<(C::Write, Reply<C>)>) {
+    let (writes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+    match committer.commit(&writes).await {
+        Ok(outcomes) if outcomes.len() == writes.len() => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Ok(_) => {
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Internal("a group commit lost track of its writes".into())));
+            }
+        }
+        Err(error) if writes.len() == 1 || matches!(error, StoreError::Unavailable(_)) => {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+        Err(_) => {
+            for (write, reply) in writes.iter().zip(replies) {
+                let outcome = committer.commit(std::slice::from_ref(write)).await.and_then(|mut outcomes| {
+                    outcomes.pop().ok_or_else(|| StoreError::Internal("a commit returned no outcome".into()))
+                });
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Records each group's writes; fails any group containing a negative number.
+    #[derive(Default)]
+    struct Recorder {
+        groups: Mutex<Vec<Vec<i64>>>,
+    }
+
+    #[async_trait]
+    impl Committer for Arc<Recorder> {
+        type Write = i64;
+        type Outcome = i64;
+
+        fn weight(_write: &i64) -> usize {
+            1
+        }
+
+        async fn commit(&self, writes: &[i64]) -> Result<Vec<i64>, StoreError> {
+            self.groups.lock().unwrap().push(writes.to_vec());
+            tokio::task::yield_now().await;
+            if writes.iter().any(|write| *write < 0) {
+                return Err(StoreError::Conflict);
+            }
+            Ok(writes.iter().map(|write| write * 10).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_share_groups_and_each_gets_its_own_outcome() {
+        let recorder = Arc::new(Recorder::default());
+        let commit = Arc::new(GroupCommit::start(Arc::clone(&recorder), GroupLimits { max_weight: 8, parallel: 1 }));
+        let submissions = (0..20).map(|write| {
+            let commit = Arc::clone(&commit);
+            tokio::spawn(async move { commit.submit(write).await })
+        });
+        let outcomes: Vec<i64> =
+            futures_util::future::join_all(submissions).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+        assert_eq!(outcomes, (0..20).map(|write| write * 10).collect::<Vec<_>>());
+        let groups = recorder.groups.lock().unwrap();
+        assert!(groups.len() < 20, "some writes shared a transaction: {groups:?}");
+        assert!(groups.iter().all(|group| group.len() <= 8), "{groups:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_fails_alone_and_its_neighbours_commit() {
+        let recorder = Arc::new(Recorder::default());
+        let commit = Arc::new(GroupCommit::start(Arc::clone(&recorder), GroupLimits { max_weight: 8, parallel: 1 }));
+        let submissions = [1, -1, 2].map(|write| {
+            let commit = Arc::clone(&commit);
+            tokio::spawn(async move { commit.submit(write).await })
+        });
+        let outcomes: Vec<_> =
+            futures_util::future::join_all(submissions).await.into_iter().map(|r| r.unwrap()).collect();
+        assert!(matches!(outcomes[0], Ok(10)));
+        assert!(matches!(outcomes[1], Err(StoreError::Conflict)));
+        assert!(matches!(outcomes[2], Ok(20)));
+    }
+}
