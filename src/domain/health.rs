@@ -117,6 +117,24 @@ impl EndpointHealth {
         }
     }
 
+    /// Records several attempts' outcomes `(succeeded, at)` in order, as one group commit does;
+    /// returns the changes each caused. An endpoint disabled by one is not disabled again by the next.
+    pub fn record_all(
+        &mut self,
+        outcomes: &[(bool, DateTime<Utc>)],
+        mut enabled: bool,
+        policy: &HealthPolicy,
+    ) -> Vec<Vec<HealthChange>> {
+        outcomes
+            .iter()
+            .map(|&(succeeded, at)| {
+                let changes = self.record(succeeded, at, enabled, policy);
+                enabled &= !changes.iter().any(|change| matches!(change, HealthChange::Disabled { .. }));
+                changes
+            })
+            .collect()
+    }
+
     /// Records an attempt's outcome at `now`; returns the changes it caused. `enabled` is whether
     /// the endpoint is enabled now (a disabled endpoint is not disabled again).
     pub fn record(
@@ -192,6 +210,19 @@ mod tests {
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn a_group_of_attempts_reports_each_change_once_and_disables_only_once() {
+        let mut health = EndpointHealth::default();
+        let five_days = 5 * 24 * 3600;
+        let outcomes =
+            [(false, at(0)), (false, at(1)), (false, at(2)), (false, at(five_days)), (false, at(five_days + 1))];
+        let changes = health.record_all(&outcomes, true, &policy());
+        assert_eq!(changes.len(), 5);
+        assert_eq!(changes[2], vec![HealthChange::CircuitOpened { consecutive_failures: 3, retry_at: at(62) }]);
+        assert!(matches!(changes[3].as_slice(), [HealthChange::Disabled { .. }]), "{:?}", changes[3]);
+        assert!(changes[4].is_empty(), "a disabled endpoint is not disabled again: {:?}", changes[4]);
     }
 
     #[test]

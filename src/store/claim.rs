@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::domain::health::CircuitState;
-use crate::store::{ClaimedDelivery, Delivery, Endpoint, Event, StoreError};
+use crate::store::{Attempt, ClaimedDelivery, Delivery, Endpoint, Event, StoreError};
 
 /// `(tenant_id, id)` of an endpoint or an event.
 pub type Key = (String, String);
@@ -18,6 +18,11 @@ pub fn endpoint_keys(deliveries: &[Delivery]) -> Vec<Key> {
 /// The distinct events of `deliveries`, in first-seen order.
 pub fn event_keys(deliveries: &[Delivery]) -> Vec<Key> {
     distinct(deliveries.iter().map(|delivery| (delivery.tenant_id.to_string(), delivery.event_id.to_string())))
+}
+
+/// The distinct endpoints of `attempts`, in first-seen order.
+pub fn attempt_endpoint_keys(attempts: &[&Attempt]) -> Vec<Key> {
+    distinct(attempts.iter().map(|attempt| (attempt.tenant_id.to_string(), attempt.endpoint_id.to_string())))
 }
 
 fn distinct(keys: impl Iterator<Item = Key>) -> Vec<Key> {

@@ -22,8 +22,8 @@ use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
 use crate::store::records::{
-    ApiVersion, Attempt, AuditEntry, ClaimBatch, ClaimedDelivery, Delivery, DeliveryTransition, Endpoint, Event,
-    EventType, EventTypeVersion, StatusCounts, Tenant, Token,
+    ApiVersion, Attempt, AuditEntry, ClaimBatch, ClaimedDelivery, CompletionRules, Delivery, DeliveryTransition,
+    Endpoint, Event, EventType, EventTypeVersion, StatusCounts, Tenant, Token,
 };
 use crate::store::{SecretCipher, StoreError};
 
@@ -536,6 +536,17 @@ fn first_delay(schedule_seconds: &[u64]) -> chrono::Duration {
     // Schedules are validated on the way in (at most `RetrySchedule::MAX_DELAY_SECONDS`).
     let seconds = schedule_seconds.first().copied().unwrap_or(0).min(RetrySchedule::MAX_DELAY_SECONDS);
     chrono::Duration::seconds(seconds as i64)
+}
+
+/// One finished attempt for [`crate::store::Store::complete_attempt`]: the unit a group commit
+/// of attempts carries.
+#[derive(Clone)]
+pub struct Completion {
+    pub attempt: Attempt,
+    pub claim_token: String,
+    pub transition: DeliveryTransition,
+    pub now: DateTime<Utc>,
+    pub rules: CompletionRules,
 }
 
 /// One caller's events for [`crate::store::Store::ingest`]: the unit a group commit carries.

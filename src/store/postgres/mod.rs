@@ -30,9 +30,9 @@ use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
-    ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count, disabled_reason,
-    operational_events, transition_columns,
+    ApiVersionRow, AttemptRow, AuditRow, Completion, DeliveryRow, EndpointRow, EventRow, EventTypeRow,
+    EventTypeVersionRow, FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count,
+    disabled_reason, operational_events, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
@@ -57,10 +57,38 @@ pub struct PostgresStore {
     claim_cursor: TenantCursor,
     /// Concurrent ingests share transactions (see `group_commit`).
     ingest_commit: GroupCommit<IngestCommitter>,
+    /// So do finished attempts.
+    completion_commit: GroupCommit<CompletionCommitter>,
 }
 
 /// How many events one ingest transaction carries at most, and how many run at once.
 const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 4 };
+
+/// How many finished attempts one transaction records at most, and how many run at once.
+const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 4 };
+
+/// Records groups of finished attempts, each group in one transaction.
+struct CompletionCommitter {
+    pool: Pool,
+}
+
+#[async_trait]
+impl Committer for CompletionCommitter {
+    type Write = Completion;
+    type Outcome = bool;
+
+    fn weight(_completion: &Completion) -> usize {
+        1
+    }
+
+    async fn commit(&self, completions: &[Completion]) -> Result<Vec<bool>, StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let moved = PostgresStore::complete_in(&transaction, completions).await?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(moved)
+    }
+}
 
 /// Commits groups of submissions, each group in one transaction.
 struct IngestCommitter {
@@ -324,6 +352,7 @@ impl PostgresStore {
             work_signal: OnceLock::new(),
             claim_cursor: TenantCursor::default(),
             ingest_commit: GroupCommit::start(IngestCommitter { pool: pool.clone() }, INGEST_GROUPS),
+            completion_commit: GroupCommit::start(CompletionCommitter { pool: pool.clone() }, COMPLETION_GROUPS),
             pool,
         })
     }
@@ -770,47 +799,165 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Counts an attempt towards its endpoint's health inside the attempt's transaction, and
-    /// ingests the operational events it causes there too. The endpoint row is only locked and
-    /// written when its health changes, which a steady stream of successes does not do.
+    /// Records a group of finished attempts in one transaction: every attempt is inserted, each
+    /// delivery moves only if its `claim_token` still holds the lease. Returns which moved.
+    async fn complete_in(
+        transaction: &deadpool_postgres::Transaction<'_>,
+        completions: &[Completion],
+    ) -> Result<Vec<bool>, StoreError> {
+        let rows: Vec<AttemptRow> =
+            completions.iter().map(|completion| AttemptRow::encode(&completion.attempt)).collect();
+        let text = |pick: fn(&AttemptRow) -> &str| rows.iter().map(pick).collect::<Vec<_>>();
+        let optional = |pick: fn(&AttemptRow) -> Option<&str>| rows.iter().map(pick).collect::<Vec<_>>();
+        let insert = transaction
+            .prepare_cached(
+                "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
+                                       started_at, duration_ms, url, request_headers, response_status, response_headers,
+                                       response_body, error_kind, error_message, succeeded)
+                 SELECT tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger, started_at,
+                        duration_ms, url, request_headers::jsonb, response_status, response_headers::jsonb,
+                        response_body, error_kind, error_message, succeeded
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::text[],
+                             $8::timestamptz[], $9::int8[], $10::text[], $11::text[], $12::int4[], $13::text[],
+                             $14::text[], $15::text[], $16::text[], $17::bool[])
+                      AS attempt(tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
+                                 started_at, duration_ms, url, request_headers, response_status, response_headers,
+                                 response_body, error_kind, error_message, succeeded)",
+            )
+            .await
+            .map_err(pg_error)?;
+        let attempt_numbers: Vec<i32> = rows.iter().map(|row| row.attempt_number).collect();
+        let started_at: Vec<DateTime<Utc>> = rows.iter().map(|row| row.started_at).collect();
+        let durations: Vec<i64> = rows.iter().map(|row| row.duration_ms).collect();
+        let statuses: Vec<Option<i32>> = rows.iter().map(|row| row.response_status).collect();
+        let succeeded: Vec<bool> = rows.iter().map(|row| row.succeeded).collect();
+        transaction
+            .execute(
+                &insert,
+                &[
+                    &text(|row| &row.tenant_id),
+                    &text(|row| &row.id),
+                    &text(|row| &row.delivery_id),
+                    &text(|row| &row.event_id),
+                    &text(|row| &row.endpoint_id),
+                    &attempt_numbers,
+                    &text(|row| &row.trigger),
+                    &started_at,
+                    &durations,
+                    &text(|row| &row.url),
+                    &text(|row| &row.request_headers),
+                    &statuses,
+                    &optional(|row| row.response_headers.as_deref()),
+                    &optional(|row| row.response_body.as_deref()),
+                    &optional(|row| row.error_kind.as_deref()),
+                    &optional(|row| row.error_message.as_deref()),
+                    &succeeded,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        let moves: Vec<(&'static str, Option<DateTime<Utc>>)> =
+            completions.iter().map(|completion| transition_columns(completion.transition)).collect();
+        let claim_tokens: Vec<&str> = completions.iter().map(|completion| completion.claim_token.as_str()).collect();
+        let new_statuses: Vec<&str> = moves.iter().map(|(status, _)| *status).collect();
+        let due_at: Vec<Option<DateTime<Utc>>> = moves.iter().map(|(_, due_at)| *due_at).collect();
+        let now: Vec<DateTime<Utc>> = completions.iter().map(|completion| completion.now).collect();
+        let update = transaction
+            .prepare_cached(
+                "UPDATE deliveries d SET status = m.status, attempt_count = m.attempt_count, due_at = m.due_at,
+                        claim_token = NULL, updated_at = m.now, next_trigger = NULL
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[],
+                             $7::timestamptz[]) AS m(tenant_id, id, claim_token, status, attempt_count, due_at, now)
+                 WHERE d.tenant_id = m.tenant_id AND d.id = m.id AND d.claim_token = m.claim_token
+                 RETURNING d.id",
+            )
+            .await
+            .map_err(pg_error)?;
+        let moved: HashSet<String> = transaction
+            .query(
+                &update,
+                &[
+                    &text(|row| &row.tenant_id),
+                    &text(|row| &row.delivery_id),
+                    &claim_tokens,
+                    &new_statuses,
+                    &attempt_numbers,
+                    &due_at,
+                    &now,
+                ],
+            )
+            .await
+            .map_err(pg_error)?
+            .iter()
+            .map(|row| column::<String>(row, "id"))
+            .collect::<Result<_, _>>()?;
+        let moved: Vec<bool> = rows.iter().map(|row| moved.contains(&row.delivery_id)).collect();
+        Self::record_health(transaction, completions, &moved).await?;
+        Ok(moved)
+    }
+
+    /// Counts a group's attempts towards their endpoints' health inside the group's
+    /// transaction, and ingests the operational events they cause there too. Each endpoint's row
+    /// is read once and only locked and written when its health changes, which a steady stream of
+    /// successes does not do.
     async fn record_health(
         transaction: &deadpool_postgres::Transaction<'_>,
-        attempt: &Attempt,
-        exhausted: bool,
-        now: DateTime<Utc>,
-        rules: &CompletionRules,
+        completions: &[Completion],
+        moved: &[bool],
     ) -> Result<(), StoreError> {
-        let (tenant, endpoint) = (attempt.tenant_id.as_str(), attempt.endpoint_id.as_str());
-        let health_sql = "SELECT url, enabled, consecutive_failures, circuit_state, circuit_until, failing_since,
-                                 last_success_at, last_failure_at
-                          FROM endpoints WHERE tenant_id = $1 AND id = $2";
-        let Some(current) = transaction.query_opt(health_sql, &[&tenant, &endpoint]).await.map_err(pg_error)? else {
-            return Ok(());
-        };
-        let mut health = health_row(&current)?.decode()?;
-        let before = health.clone();
-        health.record(attempt.succeeded, now, column(&current, "enabled")?, &rules.health);
-        let mut changes = Vec::new();
-        let mut url: String = column(&current, "url")?;
-        if health != before {
-            let locked_sql = format!("{health_sql} FOR UPDATE");
-            let locked = transaction.query_one(&locked_sql, &[&tenant, &endpoint]).await.map_err(pg_error)?;
-            health = health_row(&locked)?.decode()?;
-            url = column(&locked, "url")?;
-            changes = health.record(attempt.succeeded, now, column(&locked, "enabled")?, &rules.health);
-            Self::write_health(transaction, tenant, endpoint, &health).await?;
-            if let Some(reason) = disabled_reason(&changes) {
-                transaction
-                    .execute(
-                        "UPDATE endpoints SET enabled = FALSE, disabled_reason = $3, updated_at = $4
-                         WHERE tenant_id = $1 AND id = $2",
-                        &[&tenant, &endpoint, &reason, &now],
-                    )
-                    .await
-                    .map_err(pg_error)?;
+        let attempts: Vec<&Attempt> = completions.iter().map(|completion| &completion.attempt).collect();
+        let keys = claim::attempt_endpoint_keys(&attempts);
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
+        let health_sql = "SELECT tenant_id, id, url, enabled, consecutive_failures, circuit_state, circuit_until,
+                                 failing_since, last_success_at, last_failure_at
+                          FROM endpoints";
+        let current = transaction
+            .query(
+                &format!("{health_sql} WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"),
+                &[&tenants, &ids],
+            )
+            .await
+            .map_err(pg_error)?;
+        let mut events = Vec::new();
+        for row in &current {
+            let (tenant, endpoint): (String, String) = (column(row, "tenant_id")?, column(row, "id")?);
+            let indexes: Vec<usize> = (0..completions.len())
+                .filter(|&index| {
+                    attempts[index].tenant_id.as_str() == tenant && attempts[index].endpoint_id.as_str() == endpoint
+                })
+                .collect();
+            let outcomes: Vec<(bool, DateTime<Utc>)> =
+                indexes.iter().map(|&index| (attempts[index].succeeded, completions[index].now)).collect();
+            let policy = &completions[indexes[0]].rules.health;
+            let mut health = health_row(row)?.decode()?;
+            let before = health.clone();
+            health.record_all(&outcomes, column(row, "enabled")?, policy);
+            let mut changes = vec![Vec::new(); indexes.len()];
+            let mut url: String = column(row, "url")?;
+            if health != before {
+                let locked_sql = format!("{health_sql} WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
+                let locked = transaction.query_one(&locked_sql, &[&tenant, &endpoint]).await.map_err(pg_error)?;
+                health = health_row(&locked)?.decode()?;
+                url = column(&locked, "url")?;
+                changes = health.record_all(&outcomes, column(&locked, "enabled")?, policy);
+                Self::write_health(transaction, &tenant, &endpoint, &health).await?;
+                if let Some(reason) = changes.iter().find_map(|changes| disabled_reason(changes)) {
+                    transaction
+                        .execute(
+                            "UPDATE endpoints SET enabled = FALSE, disabled_reason = $3, updated_at = $4
+                             WHERE tenant_id = $1 AND id = $2",
+                            &[&tenant, &endpoint, &reason, &completions[indexes[0]].now],
+                        )
+                        .await
+                        .map_err(pg_error)?;
+                }
+            }
+            for (&index, changes) in indexes.iter().zip(&changes) {
+                let completion = &completions[index];
+                let exhausted = moved[index] && completion.transition == DeliveryTransition::Exhausted;
+                events.extend(operational_events(&completion.attempt, &url, changes, exhausted, completion.now));
             }
         }
-        let events = operational_events(attempt, &url, &changes, exhausted, now);
         if events.is_empty() {
             return Ok(());
         }
@@ -819,7 +966,7 @@ impl PostgresStore {
             .await
             .map_err(pg_error)?;
         if subscribed.is_some() {
-            let submission = Submission { events, default_schedule: rules.default_schedule.clone() };
+            let submission = Submission { events, default_schedule: completions[0].rules.default_schedule.clone() };
             Self::ingest_in(transaction, std::slice::from_ref(&submission)).await?;
         }
         Ok(())
@@ -1385,52 +1532,14 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
-        let row = AttemptRow::encode(attempt);
-        let (status, due_at) = transition_columns(transition);
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
-        transaction
-            .execute(
-                "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
-                                       started_at, duration_ms, url, request_headers, response_status, response_headers,
-                                       response_body, error_kind, error_message, succeeded)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13::text::jsonb, $14, $15,
-                         $16, $17)",
-                &[
-                    &row.tenant_id,
-                    &row.id,
-                    &row.delivery_id,
-                    &row.event_id,
-                    &row.endpoint_id,
-                    &row.attempt_number,
-                    &row.trigger,
-                    &row.started_at,
-                    &row.duration_ms,
-                    &row.url,
-                    &row.request_headers,
-                    &row.response_status,
-                    &row.response_headers,
-                    &row.response_body,
-                    &row.error_kind,
-                    &row.error_message,
-                    &row.succeeded,
-                ],
-            )
-            .await
-            .map_err(pg_error)?;
-        let moved = transaction
-            .execute(
-                "UPDATE deliveries SET status = $4, attempt_count = $5, due_at = $6, claim_token = NULL, updated_at = $7,
-                        next_trigger = NULL
-                 WHERE tenant_id = $1 AND id = $2 AND claim_token = $3",
-                &[&row.tenant_id, &row.delivery_id, &claim_token, &status, &row.attempt_number, &due_at, &now],
-            )
-            .await
-            .map_err(pg_error)?;
-        let exhausted = moved > 0 && transition == DeliveryTransition::Exhausted;
-        Self::record_health(&transaction, attempt, exhausted, now, rules).await?;
-        transaction.commit().await.map_err(pg_error)?;
-        Ok(moved > 0)
+        let completion = Completion {
+            attempt: attempt.clone(),
+            claim_token: claim_token.to_owned(),
+            transition,
+            now,
+            rules: rules.clone(),
+        };
+        self.completion_commit.submit(completion).await
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {

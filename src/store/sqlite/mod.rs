@@ -27,9 +27,9 @@ use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, SQLITE};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
-    ApiVersionRow, AttemptRow, AuditRow, DeliveryRow, EndpointRow, EventRow, EventTypeRow, EventTypeVersionRow,
-    FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count, disabled_reason,
-    operational_events, transition_columns,
+    ApiVersionRow, AttemptRow, AuditRow, Completion, DeliveryRow, EndpointRow, EventRow, EventTypeRow,
+    EventTypeVersionRow, FanoutTarget, HealthRow, Holds, Submission, TenantRow, TokenRow, add_status_count,
+    disabled_reason, operational_events, transition_columns,
 };
 use crate::store::{
     ApiVersion, Attempt, AttemptFilter, AuditEntry, AuditFilter, ClaimBatch, CompletionRules, Delivery, DeliveryFilter,
@@ -46,6 +46,8 @@ pub struct SqliteStore {
     claim_cursor: Arc<TenantCursor>,
     /// Concurrent ingests share transactions (see `group_commit`).
     ingest_commit: GroupCommit<IngestCommitter>,
+    /// So do finished attempts.
+    completion_commit: GroupCommit<CompletionCommitter>,
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
@@ -602,6 +604,106 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
 }
 
+/// Records one finished attempt inside `transaction`: the attempt is always inserted, the
+/// delivery moves only if `claim_token` still holds the lease, and the attempt counts towards its
+/// endpoint's health. Returns whether the delivery moved and whether operational deliveries were created.
+fn complete_in(transaction: &Connection, completion: &Completion) -> Result<(bool, bool), StoreError> {
+    let row = AttemptRow::encode(&completion.attempt);
+    let (status, due_at) = transition_columns(completion.transition);
+    transaction
+        .prepare_cached(
+            "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
+                                   started_at, duration_ms, url, request_headers, response_status,
+                                   response_headers, response_body, error_kind, error_message, succeeded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                row.tenant_id,
+                row.id,
+                row.delivery_id,
+                row.event_id,
+                row.endpoint_id,
+                row.attempt_number,
+                row.trigger,
+                micros(&row.started_at),
+                row.duration_ms,
+                row.url,
+                row.request_headers,
+                row.response_status,
+                row.response_headers,
+                row.response_body,
+                row.error_kind,
+                row.error_message,
+                row.succeeded
+            ])
+        })
+        .map_err(sqlite_error)?;
+    let moved = transaction
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7,
+                    next_trigger = NULL
+             WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                row.tenant_id,
+                row.delivery_id,
+                completion.claim_token,
+                status,
+                row.attempt_number,
+                due_at.as_ref().map(micros),
+                micros(&completion.now)
+            ])
+        })
+        .map_err(sqlite_error)?
+        > 0;
+    let exhausted = moved && completion.transition == DeliveryTransition::Exhausted;
+    let any_delivery = record_health(transaction, &completion.attempt, exhausted, completion.now, &completion.rules)?;
+    Ok((moved, any_delivery))
+}
+
+/// How many finished attempts one transaction records at most (one group at a time, as for ingest).
+const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 1 };
+
+/// Records groups of finished attempts, each group in one transaction (one fsync).
+struct CompletionCommitter {
+    connection: Arc<Mutex<Connection>>,
+    work_signal: Arc<Notify>,
+}
+
+#[async_trait]
+impl Committer for CompletionCommitter {
+    type Write = Completion;
+    type Outcome = bool;
+
+    fn weight(_completion: &Completion) -> usize {
+        1
+    }
+
+    async fn commit(&self, completions: &[Completion]) -> Result<Vec<bool>, StoreError> {
+        let completions = completions.to_vec();
+        let (moved, any_delivery) = blocking(&self.connection, move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let mut moved = Vec::with_capacity(completions.len());
+            let mut any_delivery = false;
+            for completion in &completions {
+                let (delivery_moved, operational) = complete_in(&transaction, completion)?;
+                moved.push(delivery_moved);
+                any_delivery |= operational;
+            }
+            transaction.commit().map_err(sqlite_error)?;
+            Ok((moved, any_delivery))
+        })
+        .await?;
+        if any_delivery {
+            self.work_signal.notify_one();
+        }
+        Ok(moved)
+    }
+}
+
 /// How many events one ingest transaction carries at most. SQLite has one writer: one group at
 /// a time, the next forming while it commits.
 const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1 };
@@ -676,9 +778,12 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(e.to_string()))??;
         let connection = Arc::new(Mutex::new(connection));
         let work_signal = Arc::new(Notify::new());
-        let committer = IngestCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
+        let ingest = IngestCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
+        let completion =
+            CompletionCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
         Ok(Self {
-            ingest_commit: GroupCommit::start(committer, INGEST_GROUPS),
+            ingest_commit: GroupCommit::start(ingest, INGEST_GROUPS),
+            completion_commit: GroupCommit::start(completion, COMPLETION_GROUPS),
             connection,
             cipher,
             work_signal,
@@ -1336,59 +1441,14 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
-        let row = AttemptRow::encode(attempt);
-        let (status, due_at) = transition_columns(transition);
-        let claim_token = claim_token.to_owned();
-        let (attempt, rules) = (attempt.clone(), rules.clone());
-        let (moved, any_delivery) = self.call(move |connection, _| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-            transaction
-                .prepare_cached(
-                    "INSERT INTO attempts (tenant_id, id, delivery_id, event_id, endpoint_id, attempt_number, trigger,
-                                           started_at, duration_ms, url, request_headers, response_status,
-                                           response_headers, response_body, error_kind, error_message, succeeded)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                )
-                .and_then(|mut statement| {
-                    statement.execute(params![
-                        row.tenant_id,
-                        row.id,
-                        row.delivery_id,
-                        row.event_id,
-                        row.endpoint_id,
-                        row.attempt_number,
-                        row.trigger,
-                        micros(&row.started_at),
-                        row.duration_ms,
-                        row.url,
-                        row.request_headers,
-                        row.response_status,
-                        row.response_headers,
-                        row.response_body,
-                        row.error_kind,
-                        row.error_message,
-                        row.succeeded
-                    ])
-                })
-                .map_err(sqlite_error)?;
-            let moved = transaction
-                .execute(
-                    "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7,
-                            next_trigger = NULL
-                     WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
-                    params![row.tenant_id, row.delivery_id, claim_token, status, row.attempt_number, due_at.as_ref().map(micros), micros(&now)],
-                )
-                .map_err(sqlite_error)?;
-            let exhausted = moved > 0 && transition == DeliveryTransition::Exhausted;
-            let any_delivery = record_health(&transaction, &attempt, exhausted, now, &rules)?;
-            transaction.commit().map_err(sqlite_error)?;
-            Ok((moved > 0, any_delivery))
-        })
-        .await?;
-        if any_delivery {
-            self.work_signal.notify_one();
-        }
-        Ok(moved)
+        let completion = Completion {
+            attempt: attempt.clone(),
+            claim_token: claim_token.to_owned(),
+            transition,
+            now,
+            rules: rules.clone(),
+        };
+        self.completion_commit.submit(completion).await
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
