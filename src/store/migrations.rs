@@ -30,6 +30,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 6, "endpoint_throttle"),
     migration!("postgres", 7, "operations"),
     migration!("postgres", 8, "trace_context"),
+    migration!("postgres", 9, "binary_collation"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -40,6 +41,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 6, "endpoint_throttle"),
     migration!("sqlite", 7, "operations"),
     migration!("sqlite", 8, "trace_context"),
+    migration!("sqlite", 9, "binary_collation"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

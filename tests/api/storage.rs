@@ -17,6 +17,23 @@ conformance!(
     the_first_admin_token_is_created_exactly_once,
 );
 
+/// Linguistic collations made every key comparison in the delivery indexes go through `strcoll`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_identifier_columns_compare_byte_by_byte() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let linguistic = app
+        .query_bytes(
+            "SELECT convert_to(coalesce(string_agg(table_name || '.' || column_name, ', ' ORDER BY table_name, \
+             column_name), ''), 'UTF8')
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND coalesce(collation_name, '') <> 'C'
+               AND column_name IN ('id', 'tenant_id', 'uid', 'event_id', 'endpoint_id', 'delivery_id', 'status',
+                                   'event_type', 'claim_token', 'idempotency_key', 'digest', 'api_version')",
+        )
+        .await;
+    assert_eq!(String::from_utf8_lossy(&linguistic), "", "identifier columns without the C collation");
+}
+
 async fn a_restart_keeps_data_and_prints_no_new_admin_token(app: TestApp) {
     app.create_tenant("acme").await;
     app.create_event_type("invoice.paid").await;

@@ -62,10 +62,10 @@ pub struct PostgresStore {
 }
 
 /// How many events one ingest transaction carries at most, and how many run at once.
-const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 4 };
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 2 };
 
 /// How many finished attempts one transaction records at most, and how many run at once.
-const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 4 };
+const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 2 };
 
 /// Records groups of finished attempts, each group in one transaction.
 struct CompletionCommitter {
@@ -506,7 +506,7 @@ impl PostgresStore {
                             (SELECT count(*) FROM deliveries
                              WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'delivering' AND due_at > $3
                                AND claim_token <> $4) AS in_flight
-                     FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                     FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
                     &[&tenant, &endpoint, &now, &claim_token],
                 )
                 .await
@@ -935,7 +935,7 @@ impl PostgresStore {
             let mut changes = vec![Vec::new(); indexes.len()];
             let mut url: String = column(row, "url")?;
             if health != before {
-                let locked_sql = format!("{health_sql} WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
+                let locked_sql = format!("{health_sql} WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE");
                 let locked = transaction.query_one(&locked_sql, &[&tenant, &endpoint]).await.map_err(pg_error)?;
                 health = health_row(&locked)?.decode()?;
                 url = column(&locked, "url")?;
@@ -1493,7 +1493,7 @@ impl Store for PostgresStore {
                 SELECT tenant_id, id FROM deliveries
                 WHERE tenant_id = $5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= $1
                 ORDER BY due_at LIMIT $2
-                FOR UPDATE SKIP LOCKED)
+                FOR NO KEY UPDATE SKIP LOCKED)
              UPDATE deliveries d SET status = 'delivering', due_at = $3, claim_token = $4, updated_at = $1
              FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
              RETURNING {}",
