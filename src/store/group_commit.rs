@@ -8,6 +8,7 @@
 //! alone, so one bad write cannot fail its neighbours.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -34,6 +35,10 @@ pub struct GroupCommit<C: Committer> {
     queue: mpsc::UnboundedSender<(C::Write, Reply<C>)>,
 }
 
+/// How long attempt completions linger for company: long enough that at light load several
+/// share one flush, short next to the lease and the request that preceded them.
+pub const COMPLETION_LINGER: Duration = Duration::from_millis(2);
+
 /// How groups form.
 #[derive(Debug, Clone, Copy)]
 pub struct GroupLimits {
@@ -41,6 +46,10 @@ pub struct GroupLimits {
     pub max_weight: usize,
     /// How many groups may be committing at once.
     pub parallel: usize,
+    /// How long a group waits for more writes after its first one. Zero for writes a caller is
+    /// waiting on (ingest); a few milliseconds for writes nobody waits for, so that at light load
+    /// they still share a flush instead of competing with ingest for the disk.
+    pub linger: Duration,
 }
 
 impl<C: Committer> GroupCommit<C> {
@@ -69,14 +78,18 @@ async fn run<C: Committer>(
         let Some(first) = pending.recv().await else { return };
         let mut weight = C::weight(&first.0);
         let mut group = vec![first];
+        let deadline = tokio::time::Instant::now() + limits.linger;
         while weight < limits.max_weight {
-            match pending.try_recv() {
-                Ok(next) => {
-                    weight += C::weight(&next.0);
-                    group.push(next);
-                }
-                Err(_) => break,
-            }
+            let next = match pending.try_recv() {
+                Ok(next) => next,
+                Err(_) if limits.linger.is_zero() => break,
+                Err(_) => match tokio::time::timeout_at(deadline, pending.recv()).await {
+                    Ok(Some(next)) => next,
+                    Ok(None) | Err(_) => break,
+                },
+            };
+            weight += C::weight(&next.0);
+            group.push(next);
         }
         let committer = Arc::clone(&committer);
         tokio::spawn(async move {
@@ -149,7 +162,10 @@ mod tests {
     #[tokio::test]
     async fn concurrent_writes_share_groups_and_each_gets_its_own_outcome() {
         let recorder = Arc::new(Recorder::default());
-        let commit = Arc::new(GroupCommit::start(Arc::clone(&recorder), GroupLimits { max_weight: 8, parallel: 1 }));
+        let commit = Arc::new(GroupCommit::start(
+            Arc::clone(&recorder),
+            GroupLimits { max_weight: 8, parallel: 1, linger: Duration::ZERO },
+        ));
         let submissions = (0..20).map(|write| {
             let commit = Arc::clone(&commit);
             tokio::spawn(async move { commit.submit(write).await })
@@ -162,10 +178,31 @@ mod tests {
         assert!(groups.iter().all(|group| group.len() <= 8), "{groups:?}");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_lingering_group_collects_writes_that_arrive_within_the_linger() {
+        let recorder = Arc::new(Recorder::default());
+        let limits = GroupLimits { max_weight: 8, parallel: 1, linger: Duration::from_millis(5) };
+        let commit = Arc::new(GroupCommit::start(Arc::clone(&recorder), limits));
+        let submissions = (0..3).map(|write| {
+            let commit = Arc::clone(&commit);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(write as u64)).await;
+                commit.submit(write).await
+            })
+        });
+        for outcome in futures_util::future::join_all(submissions).await {
+            outcome.unwrap().unwrap();
+        }
+        assert_eq!(*recorder.groups.lock().unwrap(), vec![vec![0, 1, 2]]);
+    }
+
     #[tokio::test]
     async fn a_failing_write_fails_alone_and_its_neighbours_commit() {
         let recorder = Arc::new(Recorder::default());
-        let commit = Arc::new(GroupCommit::start(Arc::clone(&recorder), GroupLimits { max_weight: 8, parallel: 1 }));
+        let commit = Arc::new(GroupCommit::start(
+            Arc::clone(&recorder),
+            GroupLimits { max_weight: 8, parallel: 1, linger: Duration::ZERO },
+        ));
         let submissions = [1, -1, 2].map(|write| {
             let commit = Arc::clone(&commit);
             tokio::spawn(async move { commit.submit(write).await })

@@ -26,7 +26,7 @@ use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::claim;
 use crate::store::fairness::TenantCursor;
-use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
+use crate::store::group_commit::{COMPLETION_LINGER, Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, POSTGRES};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
@@ -62,10 +62,10 @@ pub struct PostgresStore {
 }
 
 /// How many events one ingest transaction carries at most, and how many run at once.
-const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 2 };
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 2, linger: Duration::ZERO };
 
 /// How many finished attempts one transaction records at most, and how many run at once.
-const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 2 };
+const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 2, linger: COMPLETION_LINGER };
 
 /// Records groups of finished attempts, each group in one transaction.
 struct CompletionCommitter {

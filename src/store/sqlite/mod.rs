@@ -23,7 +23,7 @@ use crate::domain::token::TokenDigest;
 use crate::domain::versions::ApiVersionName;
 use crate::store::claim;
 use crate::store::fairness::TenantCursor;
-use crate::store::group_commit::{Committer, GroupCommit, GroupLimits};
+use crate::store::group_commit::{COMPLETION_LINGER, Committer, GroupCommit, GroupLimits};
 use crate::store::migrations::{self, SQLITE};
 use crate::store::query::{self, Dialect, Query};
 use crate::store::rows::{
@@ -664,7 +664,7 @@ fn complete_in(transaction: &Connection, completion: &Completion) -> Result<(boo
 }
 
 /// How many finished attempts one transaction records at most (one group at a time, as for ingest).
-const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 1 };
+const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 1, linger: COMPLETION_LINGER };
 
 /// Records groups of finished attempts, each group in one transaction (one fsync).
 struct CompletionCommitter {
@@ -706,7 +706,7 @@ impl Committer for CompletionCommitter {
 
 /// How many events one ingest transaction carries at most. SQLite has one writer: one group at
 /// a time, the next forming while it commits.
-const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1 };
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1, linger: Duration::ZERO };
 
 /// Commits groups of submissions, each group in one transaction (one fsync).
 struct IngestCommitter {
