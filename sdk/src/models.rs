@@ -716,7 +716,7 @@ pub struct AuditEntryOut {
 /// The answer of the `health` and `ready` probes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthOut {
-    /// `ok` when healthy.
+    /// `ok` (health) or `ready` (ready) when healthy.
     pub status: String,
 }
 
