@@ -232,8 +232,26 @@ fn parameters<'o>(operation: &'o Value, location: &str) -> BTreeSet<&'o str> {
         .collect()
 }
 
-fn sorted_difference<'a>(left: &'a BTreeSet<String>, right: &'a BTreeSet<String>) -> Vec<&'a String> {
-    left.difference(right).collect()
+/// Asserts that the SDK has exactly the spec's `what`, naming what each side lacks.
+fn assert_same_names(sdk: &BTreeSet<String>, spec: &BTreeSet<String>, what: &str) {
+    let missing: Vec<&String> = spec.difference(sdk).collect();
+    let extra: Vec<&String> = sdk.difference(spec).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what} missing from the SDK: {missing:?}; not in the spec: {extra:?}"
+    );
+}
+
+/// Runs `check` on each row of the table with its operation in the spec (the operation sets are
+/// compared by `the_client_implements_exactly_the_operations_of_the_spec`).
+fn for_each_operation(check: impl Fn(&OperationInfo, &Value)) {
+    let spec = spec();
+    let expected = spec_operations(&spec);
+    for operation in operations::all() {
+        let (_, _, specified) =
+            expected.get(operation.id).unwrap_or_else(|| panic!("{} is not in the spec", operation.id));
+        check(&operation, specified);
+    }
 }
 
 #[test]
@@ -244,12 +262,7 @@ fn the_client_implements_exactly_the_operations_of_the_spec() {
     let implemented: BTreeSet<String> = table.iter().map(|operation| operation.id.to_owned()).collect();
     let specified: BTreeSet<String> = expected.keys().cloned().collect();
     assert_eq!(implemented.len(), table.len(), "an operationId appears twice in the table");
-    assert!(
-        implemented == specified,
-        "missing from the SDK: {:?}; not in the spec: {:?}",
-        sorted_difference(&specified, &implemented),
-        sorted_difference(&implemented, &specified)
-    );
+    assert_same_names(&implemented, &specified, "operations");
     for operation in &table {
         let (method, path, _) = &expected[operation.id];
         assert_eq!((&operation.method, operation.path), (method, path.as_str()), "{}", operation.id);
@@ -258,23 +271,17 @@ fn the_client_implements_exactly_the_operations_of_the_spec() {
 
 #[test]
 fn each_operation_takes_the_query_parameters_and_headers_of_the_spec() {
-    let spec = spec();
-    let expected = spec_operations(&spec);
-    for operation in operations::all() {
-        let (_, _, specified) = &expected[operation.id];
+    for_each_operation(|operation, specified| {
         assert_eq!(operation.query, parameters(specified, "query"), "query parameters of {}", operation.id);
         let headers = parameters(specified, "header");
         let sends = if operation.id == "create_event" { BTreeSet::from([IDEMPOTENCY_KEY]) } else { BTreeSet::new() };
         assert_eq!(headers, sends, "header parameters of {}", operation.id);
-    }
+    });
 }
 
 #[test]
 fn each_operation_sends_and_receives_the_schemas_of_the_spec() {
-    let spec = spec();
-    let expected = spec_operations(&spec);
-    for operation in operations::all() {
-        let (_, _, specified) = &expected[operation.id];
+    for_each_operation(|operation, specified| {
         let request = reference_name(&specified["requestBody"]["content"]["application/json"]["schema"]);
         assert_eq!(operation.request, request, "request body of {}", operation.id);
         let responses = specified["responses"].as_object().expect("responses");
@@ -282,7 +289,7 @@ fn each_operation_sends_and_receives_the_schemas_of_the_spec() {
             let body = reference_name(&response["content"]["application/json"]["schema"]);
             assert_eq!(operation.response, body, "{status} response of {}", operation.id);
         }
-    }
+    });
 }
 
 #[test]
@@ -292,12 +299,7 @@ fn every_schema_of_the_spec_has_a_struct_with_the_same_fields() {
     let mirrors = mirrors();
     let mirrored: BTreeSet<String> = mirrors.iter().map(|mirror| mirror.name.clone()).collect();
     let specified: BTreeSet<String> = schemas.keys().cloned().collect();
-    assert!(
-        mirrored == specified,
-        "schemas without a struct: {:?}; structs without a schema: {:?}",
-        sorted_difference(&specified, &mirrored),
-        sorted_difference(&mirrored, &specified)
-    );
+    assert_same_names(&mirrored, &specified, "schemas");
     for mirror in &mirrors {
         let (properties, _) = properties(&spec, &schemas[&mirror.name]);
         let names: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
