@@ -19,6 +19,7 @@ mod observability;
 mod openapi;
 mod operations;
 mod processes;
+mod sdk;
 mod storage;
 mod tenants;
 mod tokens;

@@ -88,6 +88,8 @@ async fn a_webhook_continues_the_trace_of_its_ingest_request(app: TestApp) {
     assert_eq!(parts[1], trace_id, "same trace as the ingest request");
     assert_ne!(parts[2], "00f067aa0ba902b7", "the attempt is its own span");
     let delivery = &app.event_deliveries(event["id"].as_str().unwrap()).await[0];
+    // The receiver records the request before answering, so the attempt may not be stored yet.
+    app.wait_for_delivery(delivery["id"].as_str().unwrap(), |delivery| delivery["attempt_count"] == 1).await;
     let attempts = app.delivery_attempts(delivery["id"].as_str().unwrap()).await;
     assert_eq!(attempts[0]["request_headers"]["traceparent"], traceparent, "the attempt log shows it");
 
