@@ -63,6 +63,13 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1")
+                // Ingest first: routes are tried in order, each dynamic pattern is a regex match.
+                .route("/tenants/{tenant}/events", web::post().to(events::create_event))
+                .service(
+                    web::resource("/tenants/{tenant}/events/batch")
+                        .app_data(batch_limit)
+                        .route(web::post().to(events::create_event_batch)),
+                )
                 // Tenants
                 .route("/tenants", web::post().to(tenants::create_tenant))
                 .route("/tenants", web::get().to(tenants::list_tenants))
@@ -82,14 +89,8 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 )
                 .route("/tenants/{tenant}/endpoints/{endpoint}/recover", web::post().to(recovery::recover_endpoint))
                 .route("/tenants/{tenant}/endpoints/{endpoint}/stats", web::get().to(stats::get_endpoint_stats))
-                // Events
-                .route("/tenants/{tenant}/events", web::post().to(events::create_event))
+                // Event log
                 .route("/tenants/{tenant}/events", web::get().to(event_log::list_events))
-                .service(
-                    web::resource("/tenants/{tenant}/events/batch")
-                        .app_data(batch_limit)
-                        .route(web::post().to(events::create_event_batch)),
-                )
                 .route("/tenants/{tenant}/events/{event}", web::get().to(event_log::get_event))
                 // Deliveries and attempts
                 .route("/tenants/{tenant}/events/{event}/deliveries", web::get().to(deliveries::list_event_deliveries))
