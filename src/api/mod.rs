@@ -17,6 +17,7 @@ pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod pagination;
+pub mod portal;
 pub mod recovery;
 pub mod secrets;
 pub mod stats;
@@ -49,6 +50,9 @@ pub struct AppState {
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_grace: chrono::Duration,
     pub metrics: Arc<Metrics>,
+    /// Where browsers reach this server (`server.public_url`), for portal links; `None` derives
+    /// it from the request.
+    pub public_url: Option<url::Url>,
 }
 
 /// The routing table: the whole HTTP surface on one screen.
@@ -69,6 +73,7 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 .route("/tenants/{tenant}", web::get().to(tenants::get_tenant))
                 .route("/tenants/{tenant}", web::patch().to(tenants::update_tenant))
                 .route("/tenants/{tenant}", web::delete().to(tenants::delete_tenant))
+                .route("/tenants/{tenant}/portal-links", web::post().to(portal::create_portal_link))
                 // Endpoints
                 .route("/tenants/{tenant}/endpoints", web::post().to(endpoints::create_endpoint))
                 .route("/tenants/{tenant}/endpoints", web::get().to(endpoints::list_endpoints))
@@ -120,7 +125,8 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 // Tokens
                 .route("/tokens", web::post().to(tokens::create_token))
                 .route("/tokens", web::get().to(tokens::list_tokens))
-                .route("/tokens/{token}", web::delete().to(tokens::revoke_token)),
+                .route("/tokens/{token}", web::delete().to(tokens::revoke_token))
+                .route("/whoami", web::get().to(tokens::get_whoami)),
         )
         .default_service(web::to(not_found));
 }
@@ -168,6 +174,7 @@ impl Modify for BearerAuth {
         tenants::get_tenant,
         tenants::update_tenant,
         tenants::delete_tenant,
+        portal::create_portal_link,
         endpoints::create_endpoint,
         endpoints::list_endpoints,
         endpoints::get_endpoint,
@@ -203,6 +210,7 @@ impl Modify for BearerAuth {
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
+        tokens::get_whoami,
     ),
     modifiers(&BearerAuth),
     tags(

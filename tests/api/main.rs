@@ -18,6 +18,7 @@ mod logs;
 mod observability;
 mod openapi;
 mod operations;
+mod portal;
 mod processes;
 mod storage;
 mod tenants;

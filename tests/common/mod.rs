@@ -197,6 +197,11 @@ impl TestApp {
         expect_status(response, 201).await
     }
 
+    /// Mints a console portal link for `tenant` (`{url, token, token_id, tenant_id, expires_at}`).
+    pub async fn create_portal_link(&self, tenant: &str, body: &Value) -> Value {
+        expect_status(self.post(&format!("/v1/tenants/{tenant}/portal-links"), body).await, 201).await
+    }
+
     /// Creates a token scoped to `tenant` and returns its value.
     pub async fn create_tenant_token(&self, tenant: &str) -> String {
         let response = self.post("/v1/tokens", &json!({ "name": "tenant", "tenant": tenant })).await;
