@@ -5,6 +5,7 @@
 pub mod attempts;
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod deliveries;
 pub mod endpoints;
 pub mod errors;
@@ -65,6 +66,10 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
         .route("/ready", web::get().to(health::ready))
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/metrics", web::get().to(metrics::metrics))
+        // The web console (static files; it calls /v1 like any client)
+        .route("/console", web::get().to(console::get_console))
+        .route("/console/", web::get().to(console::redirect_console))
+        .route("/console/{asset}", web::get().to(console::get_console_asset))
         .service(
             web::scope("/v1")
                 // Tenants

@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod bench;
+mod console;
 mod delivery;
 mod endpoints;
 mod event_types;
