@@ -88,7 +88,10 @@ async fn a_webhook_continues_the_trace_of_its_ingest_request(app: TestApp) {
     assert_eq!(parts[1], trace_id, "same trace as the ingest request");
     assert_ne!(parts[2], "00f067aa0ba902b7", "the attempt is its own span");
     let delivery = &app.event_deliveries(event["id"].as_str().unwrap()).await[0];
-    let attempts = app.delivery_attempts(delivery["id"].as_str().unwrap()).await;
+    // The receiver sees the webhook before the worker records the attempt.
+    let delivery_id = delivery["id"].as_str().unwrap();
+    app.wait_for_delivery(delivery_id, |d| d["status"] == "succeeded").await;
+    let attempts = app.delivery_attempts(delivery_id).await;
     assert_eq!(attempts[0]["request_headers"]["traceparent"], traceparent, "the attempt log shows it");
 
     // Without a trace context (and no exporter), nothing is invented.
