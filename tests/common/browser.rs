@@ -19,6 +19,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use crate::common::processes::{after_exit, free_port};
 use crate::common::{Backend, TestApp};
 
 /// How long any wait for the page may take before the test fails.
@@ -46,11 +47,6 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|address| address.port()).map_err(|e| e.to_string())
-}
-
 async fn start_driver() -> Result<Driver, String> {
     let chromedriver = on_path("chromedriver").ok_or("`chromedriver` is not on PATH")?;
     // Debian's `chromium` is a wrapper script; chromedriver finds Chrome itself when it is absent.
@@ -66,15 +62,7 @@ async fn start_driver() -> Result<Driver, String> {
     // Once this test process has exited, stops chromedriver and any browser it still runs
     // (chromedriver leaves its browsers running when it is stopped, so they go first).
     let driver = child.id();
-    let script =
-        format!("while kill -0 {} 2>/dev/null; do sleep 1; done; pkill -P {driver}; kill {driver}", std::process::id());
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("watchdog: {e}"))?;
+    after_exit(&format!("pkill -P {driver}; kill {driver}"))?;
     let address = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + PATIENCE;
     let client = reqwest::Client::new();

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod postgres;
+pub mod processes;
 pub mod receiver;
 
 use std::sync::Arc;
