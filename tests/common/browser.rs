@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
+use fantoccini::elements::{Element, ElementRef};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -25,6 +25,8 @@ use crate::common::{Backend, TestApp};
 /// How long any wait for the page may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
+/// How WebDriver marks an element reference in a script's result.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 860;
 
@@ -177,16 +179,18 @@ impl Browser {
     }
 
     /// The first element matching `css` whose visible text contains `needle`, waiting for it.
+    /// Each look is one script in the page (not a WebDriver call per candidate element), so
+    /// waiting stays cheap on a busy machine.
     pub async fn wait_for_text(&self, css: &str, needle: &str) -> Element {
+        const FIND: &str = "const [css, needle] = arguments; \
+            return [...document.querySelectorAll(css)].find(e => e.innerText.includes(needle)) ?? null";
         let deadline = Instant::now() + PATIENCE;
         loop {
-            // Elements go stale while views re-render: an error here only means "not yet".
-            if let Ok(elements) = self.client().find_all(Locator::Css(css)).await {
-                for element in elements {
-                    if element.text().await.is_ok_and(|text| text.contains(needle)) {
-                        return element;
-                    }
-                }
+            let found = self.client().execute(FIND, vec![json!(css), json!(needle)]).await;
+            if let Ok(Value::Object(reference)) = found
+                && let Some(Value::String(id)) = reference.get(ELEMENT_KEY)
+            {
+                return Element::from_element_id(self.client().clone(), ElementRef::from(id.clone()));
             }
             if Instant::now() > deadline {
                 let script = format!("return [...document.querySelectorAll({css:?})].map(e => e.innerText)");
