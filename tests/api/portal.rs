@@ -2,10 +2,11 @@
 //! inside sees that tenant only, expires on the clock, and is recorded like any token.
 
 use chrono::{DateTime, Duration, Utc};
+use outhook::startup::{Application, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, expect_problem, expect_status, problem_fields};
+use crate::common::{Backend, TestApp, expect_problem, expect_status, problem_fields, test_settings};
 
 conformance!(
     a_portal_link_carries_a_tenant_token_in_the_console_url_fragment,
@@ -113,4 +114,15 @@ async fn a_configured_public_url_is_the_base_of_portal_links() {
     let link = app.create_portal_link("acme", &json!({})).await;
     let token = link["token"].as_str().unwrap();
     assert_eq!(link["url"], format!("https://hooks.example.com/outhook/console#token={token}"));
+}
+
+#[tokio::test]
+async fn a_public_url_that_is_not_an_http_url_is_refused_at_start_up() {
+    for bad in ["hooks.example.com", "ftp://hooks.example.com", "mailto:ops@example.com"] {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(Backend::Sqlite, data_dir.path()).await.expect("SQLite settings");
+        settings.server.public_url = bad.into();
+        let error = Application::build(settings, Role::Api).await.err().expect("refused");
+        assert!(error.to_string().contains("server.public_url"), "{bad}: {error}");
+    }
 }
