@@ -2,7 +2,7 @@
 // cookie or the URL), the hash router, and the frame around each view.
 
 import { Api, ApiError, checkSegment } from "./api.js";
-import { append, badge, button, field, flash, h, heading, relative, replace } from "./dom.js";
+import { badge, button, field, flash, h, heading, relative, replace } from "./dom.js";
 import { deliveriesView, deliveryView } from "./deliveries.js";
 import { endpointView, endpointsView, newEndpointView } from "./endpoints.js";
 import { eventView, eventsView } from "./events.js";
@@ -200,7 +200,7 @@ function errorView(failure) {
     : status === 403
       ? ["Not allowed", "This token may not do that."]
       : ["Something went wrong", failure.message];
-  return append(h("div", { class: "error-page", "data-status": status }), heading(title), h("p", null, text),
+  return h("div", { class: "error-page", "data-status": status }, heading(title), h("p", null, text),
     h("p", null, h("a", { href: "#/" }, "Back to the start")));
 }
 

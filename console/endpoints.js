@@ -151,8 +151,9 @@ export async function endpointView(ctx) {
     h("div", { class: "form-actions" }, button("Save changes", null, { variant: "primary", type: "submit" })));
   handleSubmit(settings, async () => {
     await ctx.api.patch(base, readSettings(settings));
+    // Announce once the page shows the saved state, not before.
+    await ctx.rerender();
     flash("Endpoint saved.");
-    ctx.rerender();
   });
 
   const toggle = button(endpoint.enabled ? "Disable endpoint" : "Enable endpoint", async () => {
@@ -160,8 +161,8 @@ export async function endpointView(ctx) {
     toggle.disabled = true;
     try {
       await ctx.api.patch(base, { enabled: !endpoint.enabled });
+      await ctx.rerender();
       flash(endpoint.enabled ? "Endpoint disabled; deliveries wait until it is enabled." : "Endpoint enabled.");
-      ctx.rerender();
     } catch (failure) {
       flash(failure.message, "bad");
       toggle.disabled = false;

@@ -88,16 +88,15 @@ async fn a_failed_delivery_is_redelivered_from_the_console(app: TestApp) {
 
     // Its attempt: the 500, the error kind and what the subscriber answered.
     browser.click_link(&failed_id).await;
-    let first = browser.wait_for_text("article.attempt[data-attempt='1']", "HTTP 500").await;
-    let first_text = first.text().await.unwrap();
+    let first_text = browser.text_of("article.attempt[data-attempt='1']", "HTTP 500").await;
     assert!(first_text.contains("http_status"), "{first_text}");
     assert!(first_text.contains("database unavailable, try again later"), "{first_text}");
     browser.wait_for_text(".delivery-status", "exhausted").await;
 
     // Redeliver: a new, manual, successful attempt appears on its own.
     browser.click_button("Redeliver").await;
-    let second = browser.wait_for_text("article.attempt[data-attempt='2']", "HTTP 200").await;
-    assert!(second.text().await.unwrap().contains("manual"));
+    let second_text = browser.text_of("article.attempt[data-attempt='2']", "HTTP 200").await;
+    assert!(second_text.contains("manual"), "{second_text}");
     browser.wait_for_text(".delivery-status", "succeeded").await;
     browser.screenshot("delivery").await;
     browser.close().await;
@@ -207,6 +206,7 @@ async fn a_portal_link_signs_in_to_its_tenant_and_no_other(app: TestApp) {
     ] {
         browser.visit(&format!("/console{route}")).await;
         browser.wait_for_text("main h1", "Not found").await;
+        browser.wait_for_text("main", "this token cannot see it").await;
         let text = browser.main_text().await;
         assert!(!text.contains("globex.example.com") && !text.contains("Tenant globex"), "{route}: {text}");
     }
@@ -241,9 +241,9 @@ async fn untrusted_response_bodies_and_payloads_render_inert(app: TestApp) {
     let expected = json!({"pwned": "undefined", "images": 0, "scripts": ["console/app.js"], "bold": 0});
 
     browser.visit(&format!("/console#/tenants/acme/deliveries/{delivery_id}")).await;
-    let body = browser.wait_for_text(".response-body", "<script>window.__pwned=1</script>").await;
-    assert_eq!(body.text().await.unwrap(), XSS, "the body is shown verbatim, as text");
-    let payload = browser.wait_for_text(".payload", "onerror").await.text().await.unwrap();
+    let body = browser.text_of(".response-body", "<script>window.__pwned=1</script>").await;
+    assert_eq!(body, XSS, "the body is shown verbatim, as text");
+    let payload = browser.text_of(".payload", "onerror").await;
     assert!(payload.contains(r#"<img src=x onerror=\"window.__pwned=1\">"#), "{payload}");
     assert!(payload.contains("<b onmouseover=alert(1)>Eve</b>"), "{payload}");
     let only_text =

@@ -10,6 +10,7 @@
 //! variables start with `OUTHOOK_TEST_`, which configuration ignores, so the real binary started by
 //! the process tests does not mistake them for settings.)
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -179,18 +180,31 @@ impl Browser {
     }
 
     /// The first element matching `css` whose visible text contains `needle`, waiting for it.
-    /// Each look is one script in the page (not a WebDriver call per candidate element), so
-    /// waiting stays cheap on a busy machine.
     pub async fn wait_for_text(&self, css: &str, needle: &str) -> Element {
+        let found = self.wait_for_match(css, needle).await;
+        let id = found["element"][ELEMENT_KEY].as_str().expect("an element reference").to_owned();
+        Element::from_element_id(self.client().clone(), ElementRef::from(id))
+    }
+
+    /// The visible text of the first element matching `css` that contains `needle`, waiting for
+    /// it. Read in the same look that found it, so a view re-rendering meanwhile cannot make it stale.
+    pub async fn text_of(&self, css: &str, needle: &str) -> String {
+        let found = self.wait_for_match(css, needle).await;
+        found["text"].as_str().expect("the element's text").to_owned()
+    }
+
+    /// Waits for an element matching `css` whose text contains `needle`; returns its `element`
+    /// reference and its `text`. Each look is one script in the page, not a
+    /// WebDriver call per candidate element, so waiting stays cheap on a busy machine.
+    async fn wait_for_match(&self, css: &str, needle: &str) -> Value {
         const FIND: &str = "const [css, needle] = arguments; \
-            return [...document.querySelectorAll(css)].find(e => e.innerText.includes(needle)) ?? null";
+            const element = [...document.querySelectorAll(css)].find(e => e.innerText.includes(needle)); \
+            return element ? { element, text: element.innerText } : null";
         let deadline = Instant::now() + PATIENCE;
         loop {
             let found = self.client().execute(FIND, vec![json!(css), json!(needle)]).await;
-            if let Ok(Value::Object(reference)) = found
-                && let Some(Value::String(id)) = reference.get(ELEMENT_KEY)
-            {
-                return Element::from_element_id(self.client().clone(), ElementRef::from(id.clone()));
+            if let Ok(found @ Value::Object(_)) = found {
+                return found;
             }
             if Instant::now() > deadline {
                 let script = format!("return [...document.querySelectorAll({css:?})].map(e => e.innerText)");
@@ -219,16 +233,33 @@ impl Browser {
 
     /// Presses the link with exactly this text.
     pub async fn click_link(&self, text: &str) {
-        let link = match self.client().wait().at_most(PATIENCE).every(POLL).for_element(Locator::LinkText(text)).await {
-            Ok(link) => link,
-            Err(error) => panic!("no link `{text}`: {error}\npage: {}", self.main_text().await),
-        };
-        link.click().await.expect("clicking the link");
+        self.click(|| async {
+            match self.client().wait().at_most(PATIENCE).every(POLL).for_element(Locator::LinkText(text)).await {
+                Ok(link) => link,
+                Err(error) => panic!("no link `{text}`: {error}\npage: {}", self.main_text().await),
+            }
+        })
+        .await;
     }
 
     /// Presses the first button whose text contains `label`.
     pub async fn click_button(&self, label: &str) {
-        self.wait_for_text("button", label).await.click().await.expect("clicking the button");
+        self.click(|| self.wait_for_text("button", label)).await;
+    }
+
+    /// Clicks what `find` finds; when a view re-rendered between finding and clicking (a stale
+    /// element), finds it again.
+    async fn click<F: Future<Output = Element>>(&self, find: impl Fn() -> F) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match find().await.click().await {
+                Ok(()) => return,
+                Err(error) if error.is_stale_element_reference() => {
+                    assert!(Instant::now() < deadline, "the element kept going stale");
+                }
+                Err(error) => panic!("clicking failed: {error}"),
+            }
+        }
     }
 
     /// Runs `script` (a function body; `return` its result) in the page.
