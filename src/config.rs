@@ -115,6 +115,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest request body accepted, in bytes (larger bodies get 413).
     pub max_body_bytes: usize,
+    /// Base URL at which browsers reach Outhook (`https://hooks.example.com`), used in console
+    /// portal links. Empty: the scheme and host of the request that mints the link.
+    pub public_url: String,
 }
 
 /// Where data lives.
@@ -164,7 +167,12 @@ impl Default for Settings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, max_body_bytes: 1024 * 1024 }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            max_body_bytes: 1024 * 1024,
+            public_url: String::new(),
+        }
     }
 }
 
@@ -290,6 +298,11 @@ pub fn reference() -> Vec<SettingDoc> {
             "server.max_body_bytes",
             defaults.server.max_body_bytes.to_string(),
             "Largest request body accepted, in bytes (larger bodies get 413).",
+        ),
+        entry(
+            "server.public_url",
+            String::new(),
+            "Base URL at which browsers reach Outhook (`https://hooks.example.com`), used in console portal links. Empty: the scheme and host of the request that mints the link.",
         ),
         entry(
             "database.url",

@@ -132,6 +132,20 @@ fn default_ingest_limit(settings: &Settings) -> Result<Option<RateLimit>, Startu
         .map_err(|error| StartupError::Config(format!("ingest: {error}")))
 }
 
+/// `server.public_url`, parsed; `None` when empty.
+fn public_url(settings: &Settings) -> Result<Option<url::Url>, StartupError> {
+    let raw = settings.server.public_url.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |why: String| StartupError::Config(format!("server.public_url `{raw}`: {why}"));
+    let url = url::Url::parse(raw).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(invalid("must be an http or https URL".into()));
+    }
+    Ok(Some(url))
+}
+
 fn build_worker(
     settings: &Settings,
     store: Arc<dyn Store>,
@@ -277,6 +291,7 @@ impl Application {
                     ),
                     secret_rotation_grace: config::seconds(settings.security.secret_rotation_grace_seconds),
                     metrics,
+                    public_url: public_url(&settings)?,
                 });
                 let (port, server) = build_server(&settings, state)?;
                 (Some(port), Some(server))

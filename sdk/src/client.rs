@@ -430,6 +430,17 @@ impl Client {
     pub async fn revoke_token(&self, token: &str) -> Result<(), Error> {
         self.call(&op::REVOKE_TOKEN, [token]).send().await
     }
+
+    /// The calling token's id and scope, and for a tenant token its tenant.
+    pub async fn get_whoami(&self) -> Result<WhoamiOut, Error> {
+        self.call(&op::GET_WHOAMI, []).send().await
+    }
+
+    /// Mints a short-lived console link for one tenant (admin): a tenant-scoped token in the URL's
+    /// fragment, for the vendor to hand to its customer.
+    pub async fn create_portal_link(&self, tenant: &str, link: &CreatePortalLink) -> Result<PortalLinkOut, Error> {
+        self.call(&op::CREATE_PORTAL_LINK, [tenant]).body(link).send().await
+    }
 }
 
 #[cfg(test)]

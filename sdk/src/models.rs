@@ -61,6 +61,7 @@ schemas!(
     CreateEvent,
     CreateEventBatch,
     CreateEventType,
+    CreatePortalLink,
     CreateTenant,
     CreateToken,
     CreatedTokenOut,
@@ -75,6 +76,7 @@ schemas!(
     EventTypeVersionOut,
     EventWithDeliveriesOut,
     HealthOut,
+    PortalLinkOut,
     Problem,
     ProblemField,
     PutEventTypeVersion,
@@ -88,6 +90,7 @@ schemas!(
     UpdateEndpoint,
     UpdateEventType,
     UpdateTenant,
+    WhoamiOut,
 );
 
 /// Reads a field that distinguishes "absent" (`None`) from "`null`" (`Some(None)`), as the update
@@ -692,6 +695,62 @@ impl std::fmt::Debug for CreatedTokenOut {
             .field("token_value", &"[redacted]")
             .finish()
     }
+}
+
+/// Body of `create_portal_link`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreatePortalLink {
+    /// Lifetime in seconds, 60 to 86,400; 3,600 when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// A console link for one tenant, with the token it signs in with.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalLinkOut {
+    /// The console URL with the token in its fragment (`…/console#token=oht_…`); hand it to the
+    /// tenant, it works until `expires_at`.
+    pub url: String,
+    /// The tenant-scoped bearer token inside `url`, shown only now.
+    pub token: String,
+    /// The token's id (`tok_…`), to revoke the link early with `revoke_token`.
+    pub token_id: String,
+    /// The tenant the link is for.
+    pub tenant_id: String,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+// The link carries a bearer token: `Debug` leaves both out so that logging a response never leaks it.
+impl std::fmt::Debug for PortalLinkOut {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PortalLinkOut")
+            .field("url", &"[redacted]")
+            .field("token", &"[redacted]")
+            .field("token_id", &self.token_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Who the caller is: the token's id and scope, and for a tenant token its tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhoamiOut {
+    /// The presented token's id (`tok_…`).
+    pub token_id: String,
+    /// `admin` (the whole deployment) or `tenant` (one tenant).
+    pub scope: String,
+    /// The tenant a tenant-scoped token is limited to; `None` for admin tokens.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// That tenant, so a tenant-scoped client can show it without listing.
+    #[serde(default)]
+    pub tenant: Option<TenantOut>,
+    /// When the token stops working; `None` when it does not expire.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// One recorded configuration change.

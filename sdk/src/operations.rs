@@ -107,6 +107,9 @@ operations! {
     LIST_TOKENS "list_tokens": GET "/v1/tokens", query ListQuery, body () => Page<TokenOut>;
     CREATE_TOKEN "create_token": POST "/v1/tokens", query (), body CreateToken => CreatedTokenOut;
     REVOKE_TOKEN "revoke_token": DELETE "/v1/tokens/{token}", query (), body () => ();
+    GET_WHOAMI "get_whoami": GET "/v1/whoami", query (), body () => WhoamiOut;
+    // Console portal links
+    CREATE_PORTAL_LINK "create_portal_link": POST "/v1/tenants/{tenant}/portal-links", query (), body CreatePortalLink => PortalLinkOut;
 }
 
 /// The header `create_event` takes its idempotency key from.

@@ -175,6 +175,7 @@ fn mirrors() -> Vec<Mirror> {
         mirror::<CreateEventBatch>(),
         mirror::<CreateEventType>(),
         mirror::<CreateTenant>(),
+        mirror::<CreatePortalLink>(),
         mirror::<CreateToken>(),
         mirror::<CreatedTokenOut>(),
         mirror::<DeliveryOut>(),
@@ -196,6 +197,7 @@ fn mirrors() -> Vec<Mirror> {
         mirror::<Page<EventWithDeliveriesOut>>(),
         mirror::<Page<TenantOut>>(),
         mirror::<Page<TokenOut>>(),
+        mirror::<PortalLinkOut>(),
         mirror::<Problem>(),
         mirror::<ProblemField>(),
         mirror::<PutEventTypeVersion>(),
@@ -209,6 +211,7 @@ fn mirrors() -> Vec<Mirror> {
         mirror::<UpdateEndpoint>(),
         mirror::<UpdateEventType>(),
         mirror::<UpdateTenant>(),
+        mirror::<WhoamiOut>(),
     ]
 }
 

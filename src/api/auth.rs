@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev, web};
+use chrono::{DateTime, Utc};
 
 use crate::api::AppState;
 use crate::api::errors::ApiError;
@@ -18,6 +19,8 @@ use crate::store::Tenant;
 pub struct Principal {
     pub token_id: TokenId,
     pub scope: TokenScope,
+    /// When the presented token stops working; `None` for tokens without expiry.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Principal {
@@ -67,7 +70,7 @@ impl FromRequest for Principal {
             if token.expires_at.is_some_and(|expires_at| expires_at <= state.clock.now()) {
                 return Err(ApiError::Unauthorized);
             }
-            Ok(Principal { token_id: token.id, scope: token.scope })
+            Ok(Principal { token_id: token.id, scope: token.scope, expires_at: token.expires_at })
         })
     }
 }

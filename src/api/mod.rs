@@ -5,6 +5,7 @@
 pub mod attempts;
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod deliveries;
 pub mod endpoints;
 pub mod errors;
@@ -17,6 +18,7 @@ pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod pagination;
+pub mod portal;
 pub mod recovery;
 pub mod secrets;
 pub mod stats;
@@ -49,6 +51,9 @@ pub struct AppState {
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_grace: chrono::Duration,
     pub metrics: Arc<Metrics>,
+    /// Where browsers reach this server (`server.public_url`), for portal links; `None` derives
+    /// it from the request.
+    pub public_url: Option<url::Url>,
 }
 
 /// The routing table: the whole HTTP surface on one screen.
@@ -61,6 +66,10 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
         .route("/ready", web::get().to(health::ready))
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/metrics", web::get().to(metrics::metrics))
+        // The web console (static files; it calls /v1 like any client)
+        .route("/console", web::get().to(console::get_console))
+        .route("/console/", web::get().to(console::redirect_console))
+        .route("/console/{asset}", web::get().to(console::get_console_asset))
         .service(
             web::scope("/v1")
                 // Ingest first: routes are tried in order, each dynamic pattern is a regex match.
@@ -76,6 +85,7 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 .route("/tenants/{tenant}", web::get().to(tenants::get_tenant))
                 .route("/tenants/{tenant}", web::patch().to(tenants::update_tenant))
                 .route("/tenants/{tenant}", web::delete().to(tenants::delete_tenant))
+                .route("/tenants/{tenant}/portal-links", web::post().to(portal::create_portal_link))
                 // Endpoints
                 .route("/tenants/{tenant}/endpoints", web::post().to(endpoints::create_endpoint))
                 .route("/tenants/{tenant}/endpoints", web::get().to(endpoints::list_endpoints))
@@ -121,7 +131,8 @@ pub fn configure(config: &mut web::ServiceConfig, batch_limit: BodyLimit) {
                 // Tokens
                 .route("/tokens", web::post().to(tokens::create_token))
                 .route("/tokens", web::get().to(tokens::list_tokens))
-                .route("/tokens/{token}", web::delete().to(tokens::revoke_token)),
+                .route("/tokens/{token}", web::delete().to(tokens::revoke_token))
+                .route("/whoami", web::get().to(tokens::get_whoami)),
         )
         .default_service(web::to(not_found));
 }
@@ -169,6 +180,7 @@ impl Modify for BearerAuth {
         tenants::get_tenant,
         tenants::update_tenant,
         tenants::delete_tenant,
+        portal::create_portal_link,
         endpoints::create_endpoint,
         endpoints::list_endpoints,
         endpoints::get_endpoint,
@@ -204,6 +216,7 @@ impl Modify for BearerAuth {
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
+        tokens::get_whoami,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -12,6 +12,7 @@ use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, Problem};
 use crate::api::json::Json;
 use crate::api::pagination::{ListQuery, Page};
+use crate::api::tenants::TenantOut;
 use crate::domain::ids::TokenId;
 use crate::domain::names::parse_description;
 use crate::domain::token::{PlainToken, TokenScope};
@@ -111,17 +112,31 @@ pub async fn create_token(
         }
     };
     let (Some(name), Some(scope), Some(expires_at)) = (name, scope, expires_at) else { return Err(errors.into()) };
+    let (token, plain) = issue_token(&state, &principal, name, scope, expires_at).await?;
+    let created = CreatedTokenOut { token: TokenOut::from(token), token_value: plain.expose().to_owned() };
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Stores a new token and records its creation in the audit log; the only way tokens are minted
+/// over the API (`create_token`, and portal links). Returns the value, to be shown once.
+pub async fn issue_token(
+    state: &AppState,
+    principal: &Principal,
+    name: String,
+    scope: TokenScope,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(Token, PlainToken), ApiError> {
     let plain = PlainToken::generate();
-    let token = Token { id: TokenId::generate(), name, scope, digest: plain.digest(), created_at: now, expires_at };
+    let created_at = state.clock.now();
+    let token = Token { id: TokenId::generate(), name, scope, digest: plain.digest(), created_at, expires_at };
     state.store.insert_token(&token).await?;
     let tenant_id = match &token.scope {
         TokenScope::Admin => None,
         TokenScope::Tenant(tenant_id) => Some(tenant_id),
     };
     let details = serde_json::json!({ "name": token.name, "expires_at": token.expires_at });
-    audit::record(&state, &principal, tenant_id, "token.created", token.id.as_str(), details).await;
-    let created = CreatedTokenOut { token: TokenOut::from(token), token_value: plain.expose().to_owned() };
-    Ok(HttpResponse::Created().json(created))
+    audit::record(state, principal, tenant_id, "token.created", token.id.as_str(), details).await;
+    Ok((token, plain))
 }
 
 /// List tokens, newest first.
@@ -171,4 +186,45 @@ pub async fn revoke_token(
     }
     audit::record(&state, &principal, None, "token.revoked", id.as_str(), serde_json::json!({})).await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who the caller is: the token's id and scope, and for a tenant token its tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoamiOut {
+    /// The presented token's id (`tok_…`).
+    pub token_id: String,
+    /// `admin` (the whole deployment) or `tenant` (one tenant).
+    pub scope: String,
+    /// The tenant a tenant-scoped token is limited to; `null` for admin tokens.
+    pub tenant_id: Option<String>,
+    /// That tenant, so a tenant-scoped client (the console's portal) can show it without listing.
+    pub tenant: Option<TenantOut>,
+    /// When the token stops working; `null` when it does not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Describe the calling token: its scope, its tenant (for a tenant token) and its expiry.
+#[utoipa::path(
+    get, path = "/v1/whoami", tag = "tokens", operation_id = "get_whoami",
+    responses(
+        (status = 200, description = "The caller", body = WhoamiOut),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_whoami(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let tenant = match &principal.scope {
+        TokenScope::Admin => None,
+        // Tokens are deleted with their tenant; one whose tenant vanished meanwhile scopes nothing.
+        TokenScope::Tenant(tenant_id) => {
+            Some(state.store.find_tenant(tenant_id.as_str()).await?.ok_or(ApiError::Unauthorized)?)
+        }
+    };
+    Ok(HttpResponse::Ok().json(WhoamiOut {
+        token_id: principal.token_id.to_string(),
+        scope: if tenant.is_some() { "tenant" } else { "admin" }.to_owned(),
+        tenant_id: tenant.as_ref().map(|tenant| tenant.id.to_string()),
+        tenant: tenant.map(TenantOut::from),
+        expires_at: principal.expires_at,
+    }))
 }

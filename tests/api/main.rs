@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod bench;
+mod console;
 mod delivery;
 mod endpoints;
 mod event_types;
@@ -18,6 +19,7 @@ mod logs;
 mod observability;
 mod openapi;
 mod operations;
+mod portal;
 mod processes;
 mod sdk;
 mod storage;

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use outhook_sdk::models::{
     AttemptQuery, AuditLogQuery, CreateApiVersion, CreateEndpoint, CreateEvent, CreateEventBatch, CreateEventType,
-    CreateTenant, CreateToken, DeliveryQuery, EventQuery, EventTypeQuery, ListQuery, PutEventTypeVersion,
-    RecoverEndpoint, RotateSecret, StatsQuery, UpdateEndpoint, UpdateEventType, UpdateTenant,
+    CreatePortalLink, CreateTenant, CreateToken, DeliveryQuery, EventQuery, EventTypeQuery, ListQuery,
+    PutEventTypeVersion, RecoverEndpoint, RotateSecret, StatsQuery, UpdateEndpoint, UpdateEventType, UpdateTenant,
 };
 use outhook_sdk::webhooks::{VerifyError, Webhook};
 use outhook_sdk::{Client, Error, collect_all};
@@ -252,6 +252,19 @@ async fn the_sdk_client_covers_configuration_tokens_and_audit(app: TestApp) {
     assert!(tokens.data.iter().any(|token| token.id == created.id));
     client.revoke_token(&created.id).await.unwrap();
     problem(tenant_client.list_endpoints("acme", &ListQuery::default()).await, 401);
+
+    // Portal links: a tenant token that knows its tenant; only admins mint them.
+    let link = client.create_portal_link("acme", &CreatePortalLink { expires_in_seconds: Some(600) }).await.unwrap();
+    assert!(link.url.ends_with(&format!("/console#token={}", link.token)), "{}", link.url);
+    assert!(!format!("{link:?}").contains(&link.token), "Debug hides the token");
+    let portal = self::client(&app, &link.token);
+    let whoami = portal.get_whoami().await.unwrap();
+    assert_eq!((whoami.scope.as_str(), whoami.token_id.as_str()), ("tenant", link.token_id.as_str()));
+    assert_eq!(whoami.tenant.map(|tenant| tenant.uid), Some("acme".to_owned()));
+    assert_eq!(client.get_whoami().await.unwrap().scope, "admin");
+    problem(portal.create_portal_link("acme", &CreatePortalLink::default()).await, 403);
+    let too_long = CreatePortalLink { expires_in_seconds: Some(90_000) };
+    assert!(problem(client.create_portal_link("acme", &too_long).await, 422).names_field("expires_in_seconds"));
 
     // The audit log saw the changes, deployment-wide and per tenant.
     let updates = AuditLogQuery { action: Some("endpoint.updated".into()), ..Default::default() };

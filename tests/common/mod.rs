@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod postgres;
+pub mod processes;
 pub mod receiver;
 
 use std::sync::Arc;
@@ -195,6 +197,11 @@ impl TestApp {
     pub async fn create_endpoint(&self, tenant: &str, body: &Value) -> Value {
         let response = self.post(&format!("/v1/tenants/{tenant}/endpoints"), body).await;
         expect_status(response, 201).await
+    }
+
+    /// Mints a console portal link for `tenant` (`{url, token, token_id, tenant_id, expires_at}`).
+    pub async fn create_portal_link(&self, tenant: &str, body: &Value) -> Value {
+        expect_status(self.post(&format!("/v1/tenants/{tenant}/portal-links"), body).await, 201).await
     }
 
     /// Creates a token scoped to `tenant` and returns its value.

@@ -13,6 +13,8 @@ use outhook::store::{MigrationMode, SecretCipher};
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
+use crate::common::processes::{after_exit, free_port};
+
 const TEMPLATE: &str = "outhook_template";
 
 /// A reachable server with a migrated template database.
@@ -109,11 +111,6 @@ fn pg_command(bin: &Path, tool: &str, as_postgres: bool) -> Command {
     }
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|address| address.port()).map_err(|e| e.to_string())
-}
-
 fn run(mut command: Command, what: &str) -> Result<(), String> {
     let output = command.stdin(Stdio::null()).output().map_err(|e| format!("{what}: {e}"))?;
     if output.status.success() {
@@ -168,17 +165,5 @@ fn spawn_watchdog(bin: &Path, data: &Path, root: &Path, as_postgres: bool) -> Re
         bin.join("pg_ctl").display(),
         data.display()
     );
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {root}",
-        pid = std::process::id(),
-        root = root.display()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| format!("watchdog: {e}"))
+    after_exit(&format!("{stop}; rm -rf {}", root.display()))
 }
