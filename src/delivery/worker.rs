@@ -142,7 +142,7 @@ impl Worker {
     /// Sleeps until the next delivery is due, but never longer than the poll interval.
     async fn idle_wait(&self) -> Duration {
         let poll = self.options.poll_interval;
-        match self.store.next_due_at().await {
+        match self.store.next_due_at(self.clock.now()).await {
             Ok(Some(due_at)) => (due_at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(poll),
             Ok(None) => poll,
             Err(_) => poll,

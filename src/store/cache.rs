@@ -332,8 +332,8 @@ impl Store for CachedStore {
         self.inner.release(delivery, claim_token, due_at).await
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.inner.next_due_at().await
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.next_due_at(now).await
     }
 
     async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError> {

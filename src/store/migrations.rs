@@ -31,6 +31,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 7, "operations"),
     migration!("postgres", 8, "trace_context"),
     migration!("postgres", 9, "binary_collation"),
+    migration!("postgres", 10, "in_place_leases"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -42,6 +43,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 7, "operations"),
     migration!("sqlite", 8, "trace_context"),
     migration!("sqlite", 9, "binary_collation"),
+    migration!("sqlite", 10, "in_place_leases"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

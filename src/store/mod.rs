@@ -193,8 +193,9 @@ pub trait Store: Send + Sync {
     /// Gives a leased delivery back without an attempt, due again at `due_at` (shutdown, a
     /// disabled endpoint). Returns whether the lease was still held.
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// When the earliest claimable delivery becomes due, if any.
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the earliest delivery not leased at `now` becomes due, if any. (A lease that runs out
+    /// is noticed by the workers' poll.)
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Every API version, oldest first.
     async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError>;
     /// Adds a version after the newest; [`StoreError::Conflict`] when the name exists.

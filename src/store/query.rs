@@ -2,8 +2,17 @@
 //! filters become `WHERE` clauses over one index each, pages are keyset ranges on the id, newest
 //! first. Every bound value is text, so each backend binds the same list.
 
+use crate::domain::delivery::DeliveryStatus;
 use crate::store::PageRequest;
 use crate::store::records::{AttemptFilter, AuditFilter, DeliveryFilter, EventFilter, IdRange};
+
+/// A delivery is leased (being sent) while it carries a claim token. Claims set only the token and
+/// `leased_until`, columns no index covers, so PostgreSQL updates the row in place (HOT) instead of
+/// adding an entry to each of the table's indexes; the status stays `pending` or `failed`.
+pub const LEASED: &str = "claim_token IS NOT NULL";
+
+/// The status the API shows, from the stored status and the lease.
+pub const SHOWN_STATUS: &str = "CASE WHEN claim_token IS NOT NULL THEN 'delivering' ELSE status END";
 
 /// The SQL differences that matter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +61,23 @@ impl Conditions {
             self.clauses.push(format!("{column} {operator} {placeholder}"));
         }
         self
+    }
+
+    /// A delivery's status as the API shows it: a leased delivery is `delivering` whatever its
+    /// stored status (claims leave `status` alone, see [`LEASED`]).
+    fn delivery_status(&mut self, status: Option<DeliveryStatus>) -> &mut Self {
+        match status {
+            None => self,
+            Some(DeliveryStatus::Delivering) => {
+                self.clauses.push(LEASED.to_owned());
+                self
+            }
+            Some(status @ (DeliveryStatus::Pending | DeliveryStatus::Failed)) => {
+                self.equals("status", Some(status.as_str())).clauses.push(format!("NOT ({LEASED})"));
+                self
+            }
+            Some(status) => self.equals("status", Some(status.as_str())),
+        }
     }
 
     fn id_range(&mut self, range: &IdRange) -> &mut Self {
@@ -117,7 +143,7 @@ pub fn deliveries(
     let mut conditions = Conditions::new(dialect);
     conditions
         .equals("tenant_id", Some(tenant_id))
-        .equals("status", filter.status.map(|status| status.as_str()))
+        .delivery_status(filter.status)
         .equals("endpoint_id", filter.endpoint_id.as_ref().map(|id| id.as_str()))
         .equals("event_type", filter.event_type.as_ref().map(|name| name.as_str()))
         .equals("event_id", filter.event_id.as_ref().map(|id| id.as_str()))
@@ -152,7 +178,7 @@ pub fn endpoint_status_counts(dialect: Dialect, tenant_id: &str, endpoint_id: &s
     conditions.equals("tenant_id", Some(tenant_id)).equals("endpoint_id", Some(endpoint_id)).id_range(window);
     Query {
         sql: format!(
-            "SELECT status, count(*) AS count FROM deliveries WHERE {} GROUP BY status",
+            "SELECT {SHOWN_STATUS} AS status, count(*) AS count FROM deliveries WHERE {} GROUP BY 1",
             conditions.clauses.join(" AND ")
         ),
         params: conditions.params,
@@ -166,8 +192,8 @@ pub fn event_status_counts(dialect: Dialect, tenant_id: &str, event_ids: &[&str]
     let placeholders: Vec<String> = event_ids.iter().map(|id| conditions.bind(id)).collect();
     Query {
         sql: format!(
-            "SELECT event_id, status, count(*) AS count FROM deliveries
-             WHERE {} AND event_id IN ({}) GROUP BY event_id, status",
+            "SELECT event_id, {SHOWN_STATUS} AS status, count(*) AS count FROM deliveries
+             WHERE {} AND event_id IN ({}) GROUP BY 1, 2",
             conditions.clauses.join(" AND "),
             placeholders.join(", ")
         ),
@@ -178,7 +204,6 @@ pub fn event_status_counts(dialect: Dialect, tenant_id: &str, event_ids: &[&str]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::delivery::DeliveryStatus;
     use crate::domain::names::Channel;
 
     fn page() -> PageRequest {
@@ -195,12 +220,12 @@ mod tests {
         let query = deliveries(Dialect::Postgres, "id", "ten_x", &filter, &page());
         assert_eq!(
             query.sql,
-            "SELECT id FROM deliveries WHERE tenant_id = $1 AND status = $2 AND id >= $3 AND id < $4 \
-             ORDER BY id DESC LIMIT 11"
+            "SELECT id FROM deliveries WHERE tenant_id = $1 AND status = $2 AND NOT (claim_token IS NOT NULL) \
+             AND id >= $3 AND id < $4 ORDER BY id DESC LIMIT 11"
         );
         assert_eq!(query.params, ["ten_x", "failed", "dlv_a", "dlv_cursor"]);
         let sqlite = deliveries(Dialect::Sqlite, "id", "ten_x", &filter, &page());
-        assert!(sqlite.sql.contains("status = ?2 AND id >= ?3 AND id < ?4"));
+        assert!(sqlite.sql.contains("status = ?2 AND NOT (claim_token IS NOT NULL) AND id >= ?3 AND id < ?4"));
     }
 
     #[test]

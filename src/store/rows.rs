@@ -419,6 +419,10 @@ pub struct DeliveryRow {
     pub next_trigger: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether a claim token is set: the delivery is being sent (see `query::LEASED`).
+    pub leased: bool,
+    /// When the lease runs out, if leased.
+    pub leased_until: Option<DateTime<Utc>>,
 }
 
 impl DeliveryRow {
@@ -429,9 +433,13 @@ impl DeliveryRow {
             event_id: EventId::parse(&self.event_id).map_err(|e| corrupt("deliveries.event_id", e))?,
             endpoint_id: EndpointId::parse(&self.endpoint_id).map_err(|e| corrupt("deliveries.endpoint_id", e))?,
             event_type: EventTypeName::parse(&self.event_type).map_err(|e| corrupt("deliveries.event_type", e))?,
-            status: self.status.parse::<DeliveryStatus>().map_err(|e| corrupt("deliveries.status", e))?,
+            status: match self.leased {
+                true => DeliveryStatus::Delivering,
+                false => self.status.parse::<DeliveryStatus>().map_err(|e| corrupt("deliveries.status", e))?,
+            },
             attempt_count: u32::try_from(self.attempt_count).map_err(|e| corrupt("deliveries.attempt_count", e))?,
-            due_at: self.due_at,
+            // While leased, the next thing due is the lease's expiry.
+            due_at: if self.leased { self.leased_until.or(self.due_at) } else { self.due_at },
             next_trigger: match self.next_trigger {
                 None => AttemptTrigger::Scheduled,
                 Some(raw) => raw.parse::<AttemptTrigger>().map_err(|e| corrupt("deliveries.next_trigger", e))?,
@@ -616,6 +624,8 @@ impl FanoutTarget {
             next_trigger: None,
             created_at: event.created_at,
             updated_at: event.created_at,
+            leased: false,
+            leased_until: None,
         }
     }
 }

@@ -16,6 +16,7 @@ conformance!(
     each_attempt_is_retrievable_with_its_full_detail,
     common_log_filters_are_served_by_an_index,
     bad_log_filters_are_400_naming_the_parameter,
+    a_delivery_in_flight_is_listed_and_counted_as_delivering,
 );
 
 /// Follows `next_cursor` from `path` (which has a query string) and returns every item, checking
@@ -233,4 +234,28 @@ async fn bad_log_filters_are_400_naming_the_parameter(app: TestApp) {
         assert_eq!(problem_fields(&problem), [field], "{path}");
     }
     expect_problem(app.get("/v1/tenants/nobody/deliveries").await, 404).await;
+}
+
+async fn a_delivery_in_flight_is_listed_and_counted_as_delivering(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/slow", Behaviour::Slow { delay: Duration::from_millis(1500), status: 200 });
+    app.acme_with_endpoint(&receiver.url("/slow")).await;
+    let event = app.post_event(json!({"n": 1})).await;
+    receiver.wait_for(Some("/slow"), 1, PATIENCE).await;
+
+    // The claim leases the delivery without touching its stored status; the API shows the lease.
+    let delivering = expect_status(app.get("/v1/tenants/acme/deliveries?status=delivering").await, 200).await;
+    let listed = delivering["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{delivering}");
+    assert_eq!(listed[0]["status"], "delivering");
+    let pending = expect_status(app.get("/v1/tenants/acme/deliveries?status=pending").await, 200).await;
+    assert_eq!(pending["data"], json!([]), "a leased delivery is not listed as pending");
+    let path = format!("/v1/tenants/acme/events/{}", event["id"].as_str().unwrap());
+    let summary = expect_status(app.get(&path).await, 200).await;
+    assert_eq!(summary["deliveries"], json!({"delivering": 1}), "{summary}");
+
+    let delivery_id = listed[0]["id"].as_str().unwrap();
+    app.wait_for_delivery(delivery_id, |delivery| delivery["status"] == "succeeded").await;
+    let delivering = expect_status(app.get("/v1/tenants/acme/deliveries?status=delivering").await, 200).await;
+    assert_eq!(delivering["data"], json!([]));
 }

@@ -147,7 +147,7 @@ const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types::te
      disabled_reason, created_at, updated_at, api_version, delivery_per_second, max_in_flight, previous_secrets, \
      consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
 const EVENT_COLUMNS: &str = "tenant_id, id, event_type, payload, channels::text AS channels, idempotency_key, created_at, api_version, payloads, trace_context";
-const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
+const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at, claim_token, leased_until";
 const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
 /// The endpoint health columns, written back after an attempt.
 const UPDATE_HEALTH_SQL: &str =
@@ -161,40 +161,43 @@ const ATTEMPT_COLUMNS: &str = "tenant_id, id, delivery_id, event_id, endpoint_id
 const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
         SELECT (SELECT tenant_id FROM deliveries
                 WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= $1 AND tenant_id > $2
+                  AND (leased_until IS NULL OR leased_until <= $1)
                 ORDER BY tenant_id LIMIT 1)
         UNION ALL
         SELECT (SELECT d.tenant_id FROM deliveries d
                 WHERE d.status IN ('pending', 'failed', 'delivering') AND d.due_at <= $1 AND d.tenant_id > t.tenant_id
+                  AND (d.leased_until IS NULL OR d.leased_until <= $1)
                 ORDER BY d.tenant_id LIMIT 1)
         FROM t WHERE t.tenant_id IS NOT NULL)
     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT $3";
 /// Gives a leased delivery back without an attempt, if the lease is still held.
 const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-        due_at = $4, claim_token = NULL
+        due_at = $4, claim_token = NULL, leased_until = NULL
     WHERE tenant_id = $1 AND id = $2 AND claim_token = $3";
 /// Makes a delivery due now for a manual attempt, whatever its state (see `Store::retry_delivery`).
 const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-        due_at = $3, claim_token = NULL, next_trigger = 'manual', updated_at = $3
+        due_at = $3, claim_token = NULL, leased_until = NULL, next_trigger = 'manual', updated_at = $3
     WHERE tenant_id = $1 AND id = $2";
 /// An endpoint's failed and exhausted deliveries in an id range.
 const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
-    WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND status IN ('failed', 'exhausted')";
+    WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND status IN ('failed', 'exhausted')
+      AND claim_token IS NULL";
 /// Requeues the next batch of a recovery: ids after the cursor, in id order.
 /// The next batch of a recovery: ids after the cursor, in id order.
 const RECOVER_BATCH_SQL: &str = "SELECT id FROM deliveries
     WHERE tenant_id = $1 AND endpoint_id = $2 AND id >= $3 AND id < $4 AND ($6::text IS NULL OR id > $6)
-      AND status IN ('failed', 'exhausted')
+      AND status IN ('failed', 'exhausted') AND claim_token IS NULL
     ORDER BY id LIMIT $5";
 /// Requeues a batch for a recovery attempt now. The status is checked again under the row lock,
 /// so a delivery a worker moved on meanwhile is left alone.
 const REQUEUE_SQL: &str =
     "UPDATE deliveries SET status = 'failed', due_at = $3, next_trigger = 'recovery', updated_at = $3
-    WHERE tenant_id = $1 AND id = ANY($2) AND status IN ('failed', 'exhausted')";
+    WHERE tenant_id = $1 AND id = ANY($2) AND status IN ('failed', 'exhausted') AND claim_token IS NULL";
 /// The queue gauges of `/metrics`, one pass over the partial index of unfinished deliveries.
 const QUEUE_STATS_SQL: &str = "SELECT
-        count(*) FILTER (WHERE status IN ('pending', 'failed') AND due_at <= $1) AS due,
-        count(*) FILTER (WHERE status IN ('pending', 'failed') AND due_at > $1) AS scheduled,
-        count(*) FILTER (WHERE status = 'delivering') AS leased,
+        count(*) FILTER (WHERE claim_token IS NULL AND due_at <= $1) AS due,
+        count(*) FILTER (WHERE claim_token IS NULL AND due_at > $1) AS scheduled,
+        count(*) FILTER (WHERE claim_token IS NOT NULL) AS leased,
         (SELECT count(*) FROM endpoints WHERE circuit_state <> 'closed') AS circuits_open
     FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')";
 /// The channel workers LISTEN on for new work.
@@ -254,6 +257,8 @@ fn delivery(row: &Row) -> Result<Delivery, StoreError> {
         next_trigger: column(row, "next_trigger")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
+        leased: column::<Option<String>>(row, "claim_token")?.is_some(),
+        leased_until: column(row, "leased_until")?,
     }
     .decode()
 }
@@ -504,7 +509,7 @@ impl PostgresStore {
                     "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
                             last_success_at, last_failure_at,
                             (SELECT count(*) FROM deliveries
-                             WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'delivering' AND due_at > $3
+                             WHERE tenant_id = $1 AND endpoint_id = $2 AND leased_until > $3
                                AND claim_token <> $4) AS in_flight
                      FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
                     &[&tenant, &endpoint, &now, &claim_token],
@@ -865,7 +870,7 @@ impl PostgresStore {
         let update = transaction
             .prepare_cached(
                 "UPDATE deliveries d SET status = m.status, attempt_count = m.attempt_count, due_at = m.due_at,
-                        claim_token = NULL, updated_at = m.now, next_trigger = NULL
+                        claim_token = NULL, leased_until = NULL, updated_at = m.now, next_trigger = NULL
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[],
                              $7::timestamptz[]) AS m(tenant_id, id, claim_token, status, attempt_count, due_at, now)
                  WHERE d.tenant_id = m.tenant_id AND d.id = m.id AND d.claim_token = m.claim_token
@@ -1492,9 +1497,10 @@ impl Store for PostgresStore {
             "WITH due AS (
                 SELECT tenant_id, id FROM deliveries
                 WHERE tenant_id = $5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= $1
+                  AND (leased_until IS NULL OR leased_until <= $1)
                 ORDER BY due_at LIMIT $2
                 FOR NO KEY UPDATE SKIP LOCKED)
-             UPDATE deliveries d SET status = 'delivering', due_at = $3, claim_token = $4, updated_at = $1
+             UPDATE deliveries d SET claim_token = $4, leased_until = $3, updated_at = $1
              FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
              RETURNING {}",
             DELIVERY_COLUMNS.split(", ").map(|name| format!("d.{name}")).collect::<Vec<_>>().join(", ")
@@ -1554,14 +1560,19 @@ impl Store for PostgresStore {
         Ok(released > 0)
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = self
             .client()
             .await?
-            .query_one("SELECT MIN(due_at) FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')", &[])
+            .query_opt(
+                "SELECT due_at FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')
+                   AND (leased_until IS NULL OR leased_until <= $1)
+                 ORDER BY due_at LIMIT 1",
+                &[&now],
+            )
             .await
             .map_err(pg_error)?;
-        column(&row, "min")
+        row.map(|row| column(&row, "due_at")).transpose().map(Option::flatten)
     }
 
     async fn list_api_versions(&self) -> Result<Vec<ApiVersion>, StoreError> {

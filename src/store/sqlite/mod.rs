@@ -127,17 +127,19 @@ fn execute_one(connection: &Connection, sql: &str, params: impl rusqlite::Params
 const DUE_TENANTS_SQL: &str = "WITH RECURSIVE t(tenant_id) AS (
         SELECT (SELECT tenant_id FROM deliveries
                 WHERE status IN ('pending', 'failed', 'delivering') AND due_at <= ?1 AND tenant_id > ?2
+                  AND (leased_until IS NULL OR leased_until <= ?1)
                 ORDER BY tenant_id LIMIT 1)
         UNION ALL
         SELECT (SELECT d.tenant_id FROM deliveries d
                 WHERE d.status IN ('pending', 'failed', 'delivering') AND d.due_at <= ?1 AND d.tenant_id > t.tenant_id
+                  AND (d.leased_until IS NULL OR d.leased_until <= ?1)
                 ORDER BY d.tenant_id LIMIT 1)
         FROM t WHERE t.tenant_id IS NOT NULL)
     SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL LIMIT ?3";
 
 /// Gives a leased delivery back without an attempt, if the lease is still held.
 const RELEASE_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-        due_at = ?4, claim_token = NULL
+        due_at = ?4, claim_token = NULL, leased_until = NULL
     WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3";
 
 const TENANT_COLUMNS: &str = "id, uid, name, created_at, updated_at, ingest_per_second, ingest_burst";
@@ -147,21 +149,23 @@ const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, event_types, ch
      previous_secrets, consecutive_failures, circuit_state, circuit_until, failing_since, last_success_at, last_failure_at";
 const EVENT_COLUMNS: &str =
     "tenant_id, id, event_type, payload, channels, idempotency_key, created_at, api_version, payloads, trace_context";
-const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at";
+const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, endpoint_id, event_type, status, attempt_count, due_at, next_trigger, created_at, updated_at, claim_token, leased_until";
 const AUDIT_COLUMNS: &str = "id, tenant_id, actor, action, resource_id, details, created_at";
 /// See the PostgreSQL backend's `RETRY_SQL`.
 const RETRY_SQL: &str = "UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
-        due_at = ?3, claim_token = NULL, next_trigger = 'manual', updated_at = ?3
+        due_at = ?3, claim_token = NULL, leased_until = NULL, next_trigger = 'manual', updated_at = ?3
     WHERE tenant_id = ?1 AND id = ?2";
 const RECOVERABLE_COUNT_SQL: &str = "SELECT count(*) FROM deliveries
-    WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND status IN ('failed', 'exhausted')";
+    WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND status IN ('failed', 'exhausted')
+      AND claim_token IS NULL";
 const RECOVER_BATCH_SQL: &str = "SELECT id FROM deliveries
     WHERE tenant_id = ?1 AND endpoint_id = ?2 AND id >= ?3 AND id < ?4 AND (?6 IS NULL OR id > ?6)
-      AND status IN ('failed', 'exhausted')
+      AND status IN ('failed', 'exhausted') AND claim_token IS NULL
     ORDER BY id LIMIT ?5";
 const REQUEUE_SQL: &str =
     "UPDATE deliveries SET status = 'failed', due_at = ?3, next_trigger = 'recovery', updated_at = ?3
-    WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND status IN ('failed', 'exhausted')";
+    WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2)) AND status IN ('failed', 'exhausted')
+      AND claim_token IS NULL";
 const HEALTH_SQL: &str = "SELECT url, enabled, consecutive_failures, circuit_state, circuit_until, failing_since,
         last_success_at, last_failure_at
     FROM endpoints WHERE tenant_id = ?1 AND id = ?2";
@@ -353,6 +357,8 @@ fn delivery(row: &Row<'_>) -> Result<Delivery, StoreError> {
         next_trigger: column(row, "next_trigger")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
+        leased: column::<Option<String>>(row, "claim_token")?.is_some(),
+        leased_until: optional_timestamp(row, "leased_until")?,
     }
     .decode()
 }
@@ -438,7 +444,7 @@ fn apply_gates(
             "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
                     last_success_at, last_failure_at,
                     (SELECT count(*) FROM deliveries
-                     WHERE tenant_id = ?1 AND endpoint_id = ?2 AND status = 'delivering' AND due_at > ?3
+                     WHERE tenant_id = ?1 AND endpoint_id = ?2 AND leased_until > ?3
                        AND claim_token <> ?4) AS in_flight
              FROM endpoints WHERE tenant_id = ?1 AND id = ?2",
             params![tenant, endpoint, micros(&now), claim_token],
@@ -641,8 +647,8 @@ fn complete_in(transaction: &Connection, completion: &Completion) -> Result<(boo
         .map_err(sqlite_error)?;
     let moved = transaction
         .prepare_cached(
-            "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, updated_at = ?7,
-                    next_trigger = NULL
+            "UPDATE deliveries SET status = ?4, attempt_count = ?5, due_at = ?6, claim_token = NULL, leased_until = NULL,
+                    updated_at = ?7, next_trigger = NULL
              WHERE tenant_id = ?1 AND id = ?2 AND claim_token = ?3",
         )
         .and_then(|mut statement| {
@@ -1396,10 +1402,11 @@ impl Store for SqliteStore {
                     if after_cursor.len() < limit && !start.is_empty() { due_tenants("")? } else { Vec::new() };
                 let plan = cursor.plan(limit, after_cursor, from_start);
                 let sql = format!(
-                    "UPDATE deliveries SET status = 'delivering', due_at = ?3, claim_token = ?4, updated_at = ?1
+                    "UPDATE deliveries SET claim_token = ?4, leased_until = ?3, updated_at = ?1
                      WHERE (tenant_id, id) IN (
                          SELECT tenant_id, id FROM deliveries
                          WHERE tenant_id = ?5 AND status IN ('pending', 'failed', 'delivering') AND due_at <= ?1
+                           AND (leased_until IS NULL OR leased_until <= ?1)
                          ORDER BY due_at LIMIT ?2)
                      RETURNING {DELIVERY_COLUMNS}"
                 );
@@ -1468,16 +1475,17 @@ impl Store for SqliteStore {
         Ok(released)
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call(|connection, _| {
-            let next: Option<i64> = connection
-                .query_row(
-                    "SELECT MIN(due_at) FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')",
-                    [],
-                    |row| row.get(0),
-                )
-                .map_err(sqlite_error)?;
-            next.map(from_micros).transpose()
+    async fn next_due_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call(move |connection, _| {
+            let next = query_optional(
+                connection,
+                "SELECT due_at FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')
+                   AND (leased_until IS NULL OR leased_until <= ?1)
+                 ORDER BY due_at LIMIT 1",
+                params![micros(&now)],
+                |row| optional_timestamp(row, "due_at"),
+            )?;
+            Ok(next.flatten())
         })
         .await
     }
@@ -1584,9 +1592,9 @@ impl Store for SqliteStore {
             connection
                 .query_row(
                     "SELECT
-                        coalesce(sum(status IN ('pending', 'failed') AND due_at <= ?1), 0),
-                        coalesce(sum(status IN ('pending', 'failed') AND due_at > ?1), 0),
-                        coalesce(sum(status = 'delivering'), 0),
+                        coalesce(sum(claim_token IS NULL AND due_at <= ?1), 0),
+                        coalesce(sum(claim_token IS NULL AND due_at > ?1), 0),
+                        coalesce(sum(claim_token IS NOT NULL), 0),
                         (SELECT count(*) FROM endpoints WHERE circuit_state <> 'closed')
                      FROM deliveries WHERE status IN ('pending', 'failed', 'delivering')",
                     params![micros(&now)],
