@@ -195,6 +195,9 @@ impl BenchOptions {
 /// worker processes) configure an embedded server; the benchmark overrides only what it must.
 pub async fn run(options: BenchOptions, settings: Settings, config_file: Option<&Path>) -> Result<Report, BenchError> {
     options.validate()?;
+    // The server first: a runtime must not be dropped inside this async context, which an early
+    // return after building it would do.
+    let server = ServerUnderTest::start(&options, settings, config_file).await?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(BENCH_THREAD_NAME)
@@ -203,7 +206,6 @@ pub async fn run(options: BenchOptions, settings: Settings, config_file: Option<
         .enable_all()
         .build()
         .map_err(|source| BenchError::Io { context: "starting the benchmark runtime", source })?;
-    let server = ServerUnderTest::start(&options, settings, config_file).await?;
     let target = Target {
         base_url: server.base_url.clone(),
         token: server.token.clone(),
