@@ -104,11 +104,13 @@ impl Worker {
                 continue;
             }
             let now = worker.clock.now();
-            match worker.store.claim_due(now, available.min(worker.options.batch_size), worker.options.lease).await {
-                Ok(batch) if !batch.deliveries.is_empty() || batch.throttled + batch.circuit_held > 0 => {
+            let wanted = available.min(worker.options.batch_size);
+            match worker.store.claim_due(now, wanted, worker.options.lease).await {
+                Ok(batch) => {
                     let metrics = &worker.options.metrics;
                     metrics.record_deferred("throttle", batch.throttled);
                     metrics.record_deferred("circuit", batch.circuit_held);
+                    let handled = batch.deliveries.len() as u64 + batch.throttled + batch.circuit_held;
                     for claimed in batch.deliveries {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
                         let worker = Arc::clone(&worker);
@@ -117,9 +119,12 @@ impl Worker {
                             drop(permit);
                         });
                     }
-                    continue;
+                    // A full batch means more may be due; a short one that nothing else was, so
+                    // claiming again at once would only find nothing: wait for news instead.
+                    if handled >= wanted as u64 {
+                        continue;
+                    }
                 }
-                Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "claiming deliveries failed"),
             }
             let idle = worker.idle_wait().await;
@@ -127,7 +132,6 @@ impl Worker {
                 _ = signal.notified() => {}
                 _ = tokio::time::sleep(idle) => {}
                 _ = shutdown.changed() => {}
-                Some(_) = in_flight.join_next() => {}
             }
         }
         let drained = tokio::time::timeout(worker.options.shutdown_grace, async {
