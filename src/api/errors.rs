@@ -133,7 +133,7 @@ impl From<FieldErrors> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Unavailable(cause) | StoreError::Contention(cause) => Self::Unavailable(cause),
             StoreError::Conflict => Self::Conflict { field: None, detail: "the resource already exists".into() },
             StoreError::NotFound => Self::NotFound("resource"),
             other => Self::Internal(other.to_string()),

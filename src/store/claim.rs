@@ -31,8 +31,9 @@ fn distinct(keys: impl Iterator<Item = Key>) -> Vec<Key> {
 }
 
 /// The indexes of `claimed` per endpoint whose circuit or throttle must be applied under its row
-/// lock. An unlimited endpoint with a closed circuit lets everything through, so most batches
-/// lock nothing.
+/// lock, in key order: every transaction that locks several endpoint rows (claims here, attempt
+/// completions for health) takes them in that order, so two of them never deadlock. An unlimited
+/// endpoint with a closed circuit lets everything through, so most batches lock nothing.
 pub fn gated_groups(claimed: &[Delivery], endpoints: &HashMap<Key, Endpoint>) -> Vec<(Key, Vec<usize>)> {
     let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
     for (index, delivery) in claimed.iter().enumerate() {
@@ -46,6 +47,7 @@ pub fn gated_groups(claimed: &[Delivery], endpoints: &HashMap<Key, Endpoint>) ->
             None => groups.push((key, vec![index])),
         }
     }
+    groups.sort_by(|(a, _), (b, _)| a.cmp(b));
     groups
 }
 

@@ -99,9 +99,23 @@ async fn run<C: Committer>(
     }
 }
 
+/// How often a write that met contention (a deadlock with another transaction) is tried again.
+const CONTENTION_RETRIES: usize = 3;
+
+/// Commits `writes`, trying again while the failure is contention, which another try resolves.
+async fn commit_retrying<C: Committer>(committer: &C, writes: &[C::Write]) -> Result<Vec<C::Outcome>, StoreError> {
+    let mut tries = 0;
+    loop {
+        match committer.commit(writes).await {
+            Err(StoreError::Contention(_)) if tries < CONTENTION_RETRIES => tries += 1,
+            result => return result,
+        }
+    }
+}
+
 async fn commit_group<C: Committer>(committer: &C, group: Vec<(C::Write, Reply<C>)>) {
     let (writes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-    match committer.commit(&writes).await {
+    match commit_retrying(committer, &writes).await {
         Ok(outcomes) if outcomes.len() == writes.len() => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
@@ -119,7 +133,7 @@ async fn commit_group<C: Committer>(committer: &C, group: Vec<(C::Write, Reply<C
         }
         Err(_) => {
             for (write, reply) in writes.iter().zip(replies) {
-                let outcome = committer.commit(std::slice::from_ref(write)).await.and_then(|mut outcomes| {
+                let outcome = commit_retrying(committer, std::slice::from_ref(write)).await.and_then(|mut outcomes| {
                     outcomes.pop().ok_or_else(|| StoreError::Internal("a commit returned no outcome".into()))
                 });
                 let _ = reply.send(outcome);
@@ -194,6 +208,41 @@ mod tests {
             outcome.unwrap().unwrap();
         }
         assert_eq!(*recorder.groups.lock().unwrap(), vec![vec![0, 1, 2]]);
+    }
+
+    /// Deadlocks with an imaginary neighbour on the first try of every write.
+    #[derive(Default)]
+    struct Contended {
+        tries: Mutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl Committer for Arc<Contended> {
+        type Write = i64;
+        type Outcome = i64;
+
+        fn weight(_write: &i64) -> usize {
+            1
+        }
+
+        async fn commit(&self, writes: &[i64]) -> Result<Vec<i64>, StoreError> {
+            let mut tries = self.tries.lock().unwrap();
+            let first_try = !tries.contains(&writes[0]);
+            tries.push(writes[0]);
+            if first_try {
+                return Err(StoreError::Contention("deadlock detected".into()));
+            }
+            Ok(writes.to_vec())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_that_met_contention_is_tried_again() {
+        let contended = Arc::new(Contended::default());
+        let limits = GroupLimits { max_weight: 8, parallel: 1, linger: Duration::ZERO };
+        let commit = GroupCommit::start(Arc::clone(&contended), limits);
+        assert!(matches!(commit.submit(7).await, Ok(7)));
+        assert_eq!(*contended.tries.lock().unwrap(), vec![7, 7]);
     }
 
     #[tokio::test]

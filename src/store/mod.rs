@@ -58,6 +58,10 @@ pub enum StoreError {
     /// The schema is older than this binary expects and start-up migration was skipped.
     #[error("the database schema is at version {database}, this binary needs {binary}; run `outhook migrate`")]
     SchemaOutdated { database: i64, binary: i64 },
+    /// A concurrent transaction got in the way (deadlock, serialization failure): the same work
+    /// succeeds when tried again. Clients get 503 with `Retry-After`.
+    #[error("a concurrent transaction conflicted; retry: {0}")]
+    Contention(String),
     /// A stored row could not be turned back into a domain record.
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),

@@ -122,6 +122,9 @@ fn pg_error(error: tokio_postgres::Error) -> StoreError {
     if *code == SqlState::UNIQUE_VIOLATION {
         return StoreError::Conflict;
     }
+    if *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE {
+        return StoreError::Contention(db_error.message().to_owned());
+    }
     let class = &code.code()[..2];
     if matches!(class, "08" | "53" | "57") {
         return StoreError::Unavailable(db_error.message().to_owned());
@@ -916,9 +919,13 @@ impl PostgresStore {
         let health_sql = "SELECT tenant_id, id, url, enabled, consecutive_failures, circuit_state, circuit_until,
                                  failing_since, last_success_at, last_failure_at
                           FROM endpoints";
+        // Key order, as claims lock endpoint rows (see `claim::gated_groups`).
         let current = transaction
             .query(
-                &format!("{health_sql} WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"),
+                &format!(
+                    "{health_sql} WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+                     ORDER BY tenant_id, id"
+                ),
                 &[&tenants, &ids],
             )
             .await
