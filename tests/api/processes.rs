@@ -198,6 +198,46 @@ async fn two_worker_processes_never_send_a_delivery_twice() {
     assert_eq!(total, EVENTS, "no delivery was sent twice");
 }
 
+/// The most requests the receiver was serving at once, if each took `service` to answer (a
+/// lower bound of the real overlap: a worker also records the attempt before sending the next).
+fn most_at_once(requests: &[crate::common::receiver::ReceivedRequest], service: Duration) -> usize {
+    let mut starts: Vec<Instant> = requests.iter().map(|request| request.received_at).collect();
+    starts.sort();
+    (0..starts.len())
+        .map(|first| starts[first..].iter().take_while(|start| **start < starts[first] + service).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_share_an_endpoints_in_flight_limit() {
+    const LIMITED_EVENTS: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, port, token)) = prepare(dir.path()).await else { return };
+    let log = dir.path().join("server.log");
+    let receiver = Receiver::start().await;
+    let service = Duration::from_millis(50);
+    receiver.set_behaviour("/limited", Behaviour::Slow { delay: service, status: 200 });
+    let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), token };
+
+    let _api_process = serve(&config, "api", &log);
+    api.wait_until_up().await;
+    let _worker_a = serve(&config, "worker", &log);
+    let _worker_b = serve(&config, "worker", &log);
+    api.post("/v1/tenants", json!({"uid": "acme"})).await;
+    api.post("/v1/event-types", json!({"name": "invoice.paid"})).await;
+    let endpoint = json!({"url": receiver.url("/limited"), "max_in_flight": 2});
+    api.post("/v1/tenants/acme/endpoints", endpoint).await;
+    api.submit(LIMITED_EVENTS).await;
+    let seen = wait_for_distinct(&receiver, LIMITED_EVENTS, Duration::from_secs(60)).await;
+    let requests = receiver.requests_to("/limited");
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(seen.len(), LIMITED_EVENTS, "log: {log}");
+    assert_eq!(requests.len(), LIMITED_EVENTS, "no delivery was sent twice");
+    assert!(most_at_once(&requests, service) <= 2, "at most 2 in flight across both workers");
+    assert!(!log.contains("deadlock"), "the workers never deadlocked: {log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_deliveries_before_exiting() {
     let dir = tempfile::tempdir().unwrap();

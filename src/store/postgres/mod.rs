@@ -510,16 +510,24 @@ impl PostgresStore {
             let state = transaction
                 .query_one(
                     "SELECT next_send_at, consecutive_failures, circuit_state, circuit_until, failing_since,
-                            last_success_at, last_failure_at,
-                            (SELECT count(*) FROM deliveries
-                             WHERE tenant_id = $1 AND endpoint_id = $2 AND leased_until > $3
-                               AND claim_token <> $4) AS in_flight
+                            last_success_at, last_failure_at
                      FROM endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
-                    &[&tenant, &endpoint, &now, &claim_token],
+                    &[&tenant, &endpoint],
                 )
                 .await
                 .map_err(pg_error)?;
-            let in_flight: i64 = column(&state, "in_flight")?;
+            // Counted by a statement of its own, after the lock: its snapshot then includes the
+            // leases of the claim that held the lock before. (A subquery of the locking statement
+            // would use the snapshot taken before waiting for the lock, and miss them.)
+            let in_flight: i64 = transaction
+                .query_one(
+                    "SELECT count(*) FROM deliveries
+                     WHERE tenant_id = $1 AND endpoint_id = $2 AND leased_until > $3 AND claim_token <> $4",
+                    &[&tenant, &endpoint, &now, &claim_token],
+                )
+                .await
+                .map_err(pg_error)
+                .and_then(|row| column(&row, "count"))?;
             let mut health = health_row(&state)?.decode()?;
             let before = health.clone();
             let manual: Vec<bool> =
