@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
@@ -260,6 +261,36 @@ async fn parse_events(
     errors.finish().map_err(ApiError::Validation)?;
     Ok(events)
 }
+/// Validates and stores submitted events, in spans: `event.ingest` (validation and the whole
+/// store call) and, inside it, `event.fanout` (the transaction writing the events and one
+/// delivery per matching endpoint; it records how many deliveries that made).
+async fn ingest(
+    state: &AppState,
+    tenant_id: &TenantId,
+    submitted: &[(String, &CreateEvent)],
+    header_key: Option<&str>,
+    trace_context: Option<String>,
+) -> Result<Vec<Ingested>, ApiError> {
+    let span = tracing::info_span!("event.ingest", tenant = %tenant_id, events = submitted.len());
+    async {
+        let events = parse_events(state, tenant_id, submitted, header_key, trace_context).await?;
+        let fanout = tracing::info_span!("event.fanout", deliveries = tracing::field::Empty);
+        let ingested = state.store.ingest(&events, &state.default_schedule).instrument(fanout.clone()).await?;
+        let deliveries: usize = ingested
+            .iter()
+            .map(|result| match result {
+                Ingested::Created { deliveries, .. } => *deliveries,
+                Ingested::Replayed(_) => 0,
+            })
+            .sum();
+        fanout.record("deliveries", deliveries);
+        count_ingested(state, &ingested);
+        Ok(ingested)
+    }
+    .instrument(span)
+    .await
+}
+
 fn count_ingested(state: &AppState, ingested: &[Ingested]) {
     let replayed = ingested.iter().filter(|result| matches!(result, Ingested::Replayed(_))).count() as u64;
     state.metrics.events_ingested.inc_by(ingested.len() as u64 - replayed);
@@ -315,9 +346,7 @@ pub async fn create_event(
     let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, 1)?;
     let header_key = idempotency_header(&request)?;
     let trace = request_trace_context(&request);
-    let events = parse_events(&state, &tenant.id, &[(String::new(), &body.0)], header_key, trace).await?;
-    let ingested = state.store.ingest(&events, &state.default_schedule).await?;
-    count_ingested(&state, &ingested);
+    let ingested = ingest(&state, &tenant.id, &[(String::new(), &body.0)], header_key, trace).await?;
     let (mut response, event, replayed) = match ingested.into_iter().next() {
         Some(Ingested::Created { event, .. }) => (HttpResponse::Accepted(), event, false),
         Some(Ingested::Replayed(event)) => (HttpResponse::Ok(), event, true),
@@ -363,9 +392,7 @@ pub async fn create_event_batch(
     let budget = state.ingest_limiter.admit(&tenant.id, tenant.ingest_limit, batch.len())?;
     let submitted: Vec<(String, &CreateEvent)> =
         batch.iter().enumerate().map(|(index, event)| (format!("events[{index}]."), event)).collect();
-    let events = parse_events(&state, &tenant.id, &submitted, None, request_trace_context(&request)).await?;
-    let ingested = state.store.ingest(&events, &state.default_schedule).await?;
-    count_ingested(&state, &ingested);
+    let ingested = ingest(&state, &tenant.id, &submitted, None, request_trace_context(&request)).await?;
     let data = ingested
         .into_iter()
         .map(|result| match result {

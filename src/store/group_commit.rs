@@ -15,14 +15,17 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::store::StoreError;
 
+/// A write that takes part of a group's budget.
+pub trait Weighed {
+    /// How much of a group's budget this write takes (e.g. its number of rows).
+    fn weight(&self) -> usize;
+}
+
 /// Carries out a group of writes in one transaction.
 #[async_trait]
 pub trait Committer: Send + Sync + 'static {
-    type Write: Send + Sync + 'static;
+    type Write: Weighed + Send + Sync + 'static;
     type Outcome: Send + 'static;
-
-    /// How much of a group's budget `write` takes (e.g. its number of rows).
-    fn weight(write: &Self::Write) -> usize;
 
     /// Commits every write in one transaction, or none; one outcome per write, in order.
     async fn commit(&self, writes: &[Self::Write]) -> Result<Vec<Self::Outcome>, StoreError>;
@@ -76,7 +79,7 @@ async fn run<C: Committer>(
     let permits = Arc::new(Semaphore::new(limits.parallel.max(1)));
     while let Ok(permit) = Arc::clone(&permits).acquire_owned().await {
         let Some(first) = pending.recv().await else { return };
-        let mut weight = C::weight(&first.0);
+        let mut weight = first.0.weight();
         let mut group = vec![first];
         let deadline = tokio::time::Instant::now() + limits.linger;
         while weight < limits.max_weight {
@@ -88,7 +91,7 @@ async fn run<C: Committer>(
                     Ok(None) | Err(_) => break,
                 },
             };
-            weight += C::weight(&next.0);
+            weight += next.0.weight();
             group.push(next);
         }
         let committer = Arc::clone(&committer);
@@ -148,6 +151,12 @@ mod tests {
 
     use super::*;
 
+    impl Weighed for i64 {
+        fn weight(&self) -> usize {
+            1
+        }
+    }
+
     /// Records each group's writes; fails any group containing a negative number.
     #[derive(Default)]
     struct Recorder {
@@ -158,10 +167,6 @@ mod tests {
     impl Committer for Arc<Recorder> {
         type Write = i64;
         type Outcome = i64;
-
-        fn weight(_write: &i64) -> usize {
-            1
-        }
 
         async fn commit(&self, writes: &[i64]) -> Result<Vec<i64>, StoreError> {
             self.groups.lock().unwrap().push(writes.to_vec());
@@ -220,10 +225,6 @@ mod tests {
     impl Committer for Arc<Contended> {
         type Write = i64;
         type Outcome = i64;
-
-        fn weight(_write: &i64) -> usize {
-            1
-        }
 
         async fn commit(&self, writes: &[i64]) -> Result<Vec<i64>, StoreError> {
             let mut tries = self.tries.lock().unwrap();

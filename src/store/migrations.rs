@@ -32,6 +32,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 8, "trace_context"),
     migration!("postgres", 9, "binary_collation"),
     migration!("postgres", 10, "in_place_leases"),
+    migration!("postgres", 11, "attempt_results"),
 ];
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "foundation"),
@@ -44,6 +45,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 8, "trace_context"),
     migration!("sqlite", 9, "binary_collation"),
     migration!("sqlite", 10, "in_place_leases"),
+    migration!("sqlite", 11, "attempt_results"),
 ];
 
 /// The migrations still to apply to a database at `current`, or why it must not be touched.

@@ -21,6 +21,7 @@ use crate::domain::secret::{RetiredSecret, SigningSecret};
 use crate::domain::throttle::Throttle;
 use crate::domain::token::{TokenDigest, TokenScope};
 use crate::domain::versions::ApiVersionName;
+use crate::store::group_commit::Weighed;
 use crate::store::records::{
     ApiVersion, Attempt, AuditEntry, ClaimBatch, ClaimedDelivery, CompletionRules, Delivery, DeliveryTransition,
     Endpoint, Event, EventType, EventTypeVersion, StatusCounts, Tenant, Token,
@@ -557,12 +558,42 @@ pub struct Completion {
     pub rules: CompletionRules,
 }
 
+impl Completion {
+    pub fn new(
+        attempt: &Attempt,
+        claim_token: &str,
+        transition: DeliveryTransition,
+        now: DateTime<Utc>,
+        rules: &CompletionRules,
+    ) -> Self {
+        Self { attempt: attempt.clone(), claim_token: claim_token.to_owned(), transition, now, rules: rules.clone() }
+    }
+}
+
+impl Weighed for Completion {
+    fn weight(&self) -> usize {
+        1
+    }
+}
+
 /// One caller's events for [`crate::store::Store::ingest`]: the unit a group commit carries.
 #[derive(Clone)]
 pub struct Submission {
     pub events: Vec<Event>,
     /// For endpoints without their own schedule: when their first attempt is due.
     pub default_schedule: RetrySchedule,
+}
+
+impl Submission {
+    pub fn new(events: &[Event], default_schedule: &RetrySchedule) -> Self {
+        Self { events: events.to_vec(), default_schedule: default_schedule.clone() }
+    }
+}
+
+impl Weighed for Submission {
+    fn weight(&self) -> usize {
+        self.events.len()
+    }
 }
 
 /// What fan-out needs to know of an endpoint.

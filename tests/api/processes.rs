@@ -49,6 +49,8 @@ request_timeout_ms = 2000
 poll_interval_ms = 100
 retry_schedule = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 shutdown_grace_ms = 1000
+[retention]
+batch_size = 2
 "#,
         data = dir.display()
     );
@@ -316,7 +318,10 @@ async fn a_webhook_carries_the_trace_of_the_ingest_request_exported_over_otlp() 
         let ingest =
             spans.iter().find(|(name, id)| name.contains("/events") && name.starts_with("POST") && *id == trace_id);
         let attempt = spans.iter().find(|(name, id)| name == "webhook.attempt" && *id == trace_id);
-        if ingest.is_some() && attempt.is_some() {
+        let stored = ["event.ingest", "event.fanout"]
+            .iter()
+            .all(|wanted| spans.iter().any(|(name, id)| name == wanted && *id == trace_id));
+        if ingest.is_some() && attempt.is_some() && stored {
             break;
         }
         assert!(Instant::now() < deadline, "no exported ingest request span with trace {trace_id_hex}: {spans:?}");
@@ -333,11 +338,46 @@ async fn outhook_prune_deletes_only_what_is_past_the_window() {
     let server = serve(&config, "all", &dir.path().join("server.log"));
     api.wait_until_up().await;
     api.setup(&receiver.url("/hook")).await;
-    api.submit(3).await;
-    receiver.wait_for(Some("/hook"), 3, Duration::from_secs(10)).await;
+    api.submit(6).await;
+    receiver.wait_for(Some("/hook"), 6, Duration::from_secs(10)).await;
+    // The receiver answers before the attempts are recorded; settled deliveries are what may go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = format!("{}/v1/tenants/acme/deliveries?status=succeeded", api.base);
+        let page: Value = api.client.get(url).bearer_auth(&api.token).send().await.unwrap().json().await.unwrap();
+        if page["data"].as_array().map_or(0, Vec::len) == 6 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the deliveries never settled: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(server);
 
     let output = outhook(&config, &["prune", "--older-than-days", "1"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pruned 0 events"), "today's events are kept");
+
+    // Four events two days old, one of them with a delivery still waiting for a retry: the three
+    // settled ones go (in batches of two, `retention.batch_size`), with their deliveries and attempts.
+    let settings = outhook::config::Settings::load(Some(&config)).unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(settings.database.url.expose_secret(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "UPDATE events SET created_at = created_at - interval '2 days'
+             WHERE id IN (SELECT id FROM events WHERE tenant_id <> 'ten_00000000000000000000000000' ORDER BY id LIMIT 4);
+             UPDATE deliveries SET status = 'failed', due_at = now() + interval '1 hour'
+             WHERE event_id = (SELECT id FROM events ORDER BY created_at LIMIT 1)",
+        )
+        .await
+        .unwrap();
+    let count = async |sql: &str| client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0);
+    let attempts_before = count("SELECT count(*) FROM attempts").await;
+    let output = outhook(&config, &["prune", "--older-than-days", "1"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pruned 3 events"), "{output:?}");
+    assert_eq!(count("SELECT count(*) FROM events WHERE tenant_id <> 'ten_00000000000000000000000000'").await, 3);
+    assert_eq!(count("SELECT count(*) FROM deliveries").await, 3, "the pending delivery's event is kept");
+    assert_eq!(count("SELECT count(*) FROM attempts").await, attempts_before - 3);
 }

@@ -77,10 +77,6 @@ impl Committer for CompletionCommitter {
     type Write = Completion;
     type Outcome = bool;
 
-    fn weight(_completion: &Completion) -> usize {
-        1
-    }
-
     async fn commit(&self, completions: &[Completion]) -> Result<Vec<bool>, StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let transaction = client.transaction().await.map_err(pg_error)?;
@@ -99,10 +95,6 @@ struct IngestCommitter {
 impl Committer for IngestCommitter {
     type Write = Submission;
     type Outcome = Vec<Ingested>;
-
-    fn weight(submission: &Submission) -> usize {
-        submission.events.len()
-    }
 
     async fn commit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Ingested>>, StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
@@ -1263,8 +1255,7 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let submission = Submission { events: events.to_vec(), default_schedule: default_schedule.clone() };
-        self.ingest_commit.submit(submission).await
+        self.ingest_commit.submit(Submission::new(events, default_schedule)).await
     }
 
     async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {
@@ -1553,14 +1544,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
-        let completion = Completion {
-            attempt: attempt.clone(),
-            claim_token: claim_token.to_owned(),
-            transition,
-            now,
-            rules: rules.clone(),
-        };
-        self.completion_commit.submit(completion).await
+        self.completion_commit.submit(Completion::new(attempt, claim_token, transition, now, rules)).await
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -683,10 +683,6 @@ impl Committer for CompletionCommitter {
     type Write = Completion;
     type Outcome = bool;
 
-    fn weight(_completion: &Completion) -> usize {
-        1
-    }
-
     async fn commit(&self, completions: &[Completion]) -> Result<Vec<bool>, StoreError> {
         let completions = completions.to_vec();
         let (moved, any_delivery) = blocking(&self.connection, move |connection| {
@@ -724,10 +720,6 @@ struct IngestCommitter {
 impl Committer for IngestCommitter {
     type Write = Submission;
     type Outcome = Vec<Ingested>;
-
-    fn weight(submission: &Submission) -> usize {
-        submission.events.len()
-    }
 
     async fn commit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Ingested>>, StoreError> {
         // The blocking pool needs owned data; a group is small next to the fsync it saves.
@@ -1129,8 +1121,7 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, events: &[Event], default_schedule: &RetrySchedule) -> Result<Vec<Ingested>, StoreError> {
-        let submission = Submission { events: events.to_vec(), default_schedule: default_schedule.clone() };
-        self.ingest_commit.submit(submission).await
+        self.ingest_commit.submit(Submission::new(events, default_schedule)).await
     }
 
     async fn find_event(&self, tenant_id: &TenantId, id: &EventId) -> Result<Option<Event>, StoreError> {
@@ -1448,14 +1439,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         rules: &CompletionRules,
     ) -> Result<bool, StoreError> {
-        let completion = Completion {
-            attempt: attempt.clone(),
-            claim_token: claim_token.to_owned(),
-            transition,
-            now,
-            rules: rules.clone(),
-        };
-        self.completion_commit.submit(completion).await
+        self.completion_commit.submit(Completion::new(attempt, claim_token, transition, now, rules)).await
     }
 
     async fn release(&self, delivery: &Delivery, claim_token: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError> {
