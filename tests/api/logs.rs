@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::receiver::{Behaviour, Receiver};
-use crate::common::{TestApp, expect_problem, expect_status, problem_fields};
+use crate::common::{TestApp, expect_problem, expect_status, instant_between, problem_fields};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -289,14 +289,6 @@ async fn delivered_events(app: &TestApp, receiver: &Receiver, count: usize) -> V
         app.wait_for_delivery(delivery["id"].as_str().unwrap(), |d| d["status"] == "succeeded").await;
     }
     ids
-}
-
-/// The wall-clock instant between two moments, as the API takes it (ids carry creation time).
-async fn instant_between() -> String {
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let split = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    split
 }
 
 async fn time_windows_split_events_deliveries_and_attempts_at_the_given_instants(app: TestApp) {

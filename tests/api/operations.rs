@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::receiver::{Behaviour, Receiver};
-use crate::common::{Backend, TestApp, expect_problem, expect_status, problem_fields, verify_signature};
+use crate::common::{
+    Backend, TestApp, expect_problem, expect_status, instant_between, problem_fields, verify_signature,
+};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -16,6 +18,7 @@ conformance!(
     during_the_grace_period_either_secret_verifies_and_after_it_only_the_new_one,
     bad_retry_recover_and_rotate_requests_are_refused,
     configuration_changes_are_recorded_in_the_audit_log,
+    recover_and_stats_keep_to_their_window_and_endpoint,
 );
 
 conformance_per_backend!(
@@ -372,4 +375,64 @@ async fn configuration_changes_are_recorded_in_the_audit_log(app: TestApp) {
     assert_eq!(created["data"].as_array().unwrap().len(), 1);
     let problem = expect_problem(app.get("/v1/audit-log?tenant_id=acme").await, 400).await;
     assert_eq!(problem_fields(&problem), ["tenant_id"]);
+}
+
+async fn recover_and_stats_keep_to_their_window_and_endpoint(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/a", Behaviour::Respond(500));
+    receiver.set_behaviour("/b", Behaviour::Respond(500));
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    let a = app.create_endpoint("acme", &json!({"url": receiver.url("/a"), "retry_schedule": [0]})).await;
+    app.create_endpoint("acme", &json!({"url": receiver.url("/b"), "retry_schedule": [0]})).await;
+    let settle = async |events: usize| {
+        receiver.wait_for(Some("/a"), events, Duration::from_secs(10)).await;
+        receiver.wait_for(Some("/b"), events, Duration::from_secs(10)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while expect_status(app.get("/v1/tenants/acme/deliveries?status=exhausted&limit=100").await, 200).await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            < 2 * events
+        {
+            assert!(std::time::Instant::now() < deadline, "the deliveries never settled");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    for n in 0..2 {
+        app.post_event(json!({"n": n})).await;
+    }
+    settle(2).await;
+    let split = instant_between().await;
+    for n in 2..5 {
+        app.post_event(json!({"n": n})).await;
+    }
+    settle(5).await;
+    let until = instant_between().await;
+    // The frozen test clock must not put the wall-clock window in its future.
+    app.clock.advance(chrono::Duration::minutes(1));
+
+    let a_path = format!("/v1/tenants/acme/endpoints/{}", a["id"].as_str().unwrap());
+    let window = format!("since={split}&until={until}").replace('+', "%2B");
+    let stats = expect_status(app.get(&format!("{a_path}/stats?{window}")).await, 200).await;
+    assert_eq!(stats["deliveries"]["exhausted"], 3, "only the window's deliveries: {stats}");
+    assert!(stats["last_failure_at"].is_string(), "{stats}");
+    assert!(stats["last_success_at"].is_null(), "{stats}");
+    let reversed = format!("since={until}&until={split}").replace('+', "%2B");
+    let problem = expect_problem(app.get(&format!("{a_path}/stats?{reversed}")).await, 400).await;
+    assert_eq!(problem_fields(&problem), ["until"]);
+
+    // Recovering endpoint a from the split requeues its three later failures, not its two earlier
+    // ones, and nothing of endpoint b.
+    receiver.set_behaviour("/a", Behaviour::Respond(200));
+    let recovered =
+        expect_status(app.post(&format!("{a_path}/recover"), &json!({"since": split, "until": until})).await, 202)
+            .await;
+    assert_eq!(recovered["deliveries"], 3, "{recovered}");
+    receiver.wait_for(Some("/a"), 8, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.requests_to("/a").len(), 8);
+    assert_eq!(receiver.requests_to("/b").len(), 5, "the other endpoint's failures stay as they are");
+    let stats = expect_status(app.get(&format!("{a_path}/stats?{window}")).await, 200).await;
+    assert_eq!(stats["deliveries"]["succeeded"], 3, "{stats}");
 }

@@ -259,6 +259,16 @@ impl TestApp {
     }
 }
 
+/// A wall-clock instant with a few milliseconds on either side, as the API takes it in `since` and
+/// `until`: what was created before the call is before it, what is created after is after it (ids
+/// carry the wall-clock time of their creation).
+pub async fn instant_between() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let split = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    split
+}
+
 /// An independent Standard Webhooks verifier, written from the specification rather than with
 /// Outhook's signer: whether any `v1` signature of `request` matches `secret`.
 pub fn verify_signature(secret: &str, request: &receiver::ReceivedRequest) -> bool {
