@@ -241,6 +241,43 @@ async fn two_worker_processes_share_an_endpoints_in_flight_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, port, token)) = prepare(dir.path()).await else { return };
+    let log = dir.path().join("server.log");
+    let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), token };
+    let stderr = std::fs::File::create(&log).unwrap();
+    let child = outhook(&config, &["serve"])
+        .env("RUST_LOG", "info")
+        .env("OUTHOOK_TELEMETRY__LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let _server = Process(child);
+    api.wait_until_up().await;
+    // A request the API refuses is logged (as a warning), with the start-up lines before it.
+    let response = api.client.get(format!("{}/v1/tenants/nobody", api.base)).bearer_auth(&api.token).send().await;
+    assert_eq!(response.unwrap().status(), 404);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if lines.iter().any(|line| line.contains("Outhook is running"))
+            && lines.iter().any(|line| line.contains("/v1/tenants/nobody"))
+        {
+            break lines;
+        }
+        assert!(Instant::now() < deadline, "the start and the refused request were not logged: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for line in &lines {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"));
+        assert!(entry["level"].is_string() && entry["timestamp"].is_string(), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_deliveries_before_exiting() {
     let dir = tempfile::tempdir().unwrap();
     let Some((config, port, token)) = prepare(dir.path()).await else { return };

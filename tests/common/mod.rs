@@ -286,14 +286,17 @@ pub fn verify_signature(secret: &str, request: &receiver::ReceivedRequest) -> bo
 
 impl TestApp {
     /// The value of one sample of `/metrics`, named with its labels as exposed
-    /// (`outhook_attempts_total{result="timeout"}`); 0 when absent.
+    /// (`outhook_attempts_total{result="timeout"}`); the test fails when it is not exposed.
     pub async fn metric(&self, sample: &str) -> f64 {
         let response = self.client.get(format!("{}/metrics", self.address)).send().await.expect("scrape");
         assert_eq!(response.status(), 200);
         let text = response.text().await.expect("exposition");
-        text.lines()
+        // A missing sample is a failure, not a zero: a check for 0 must see the metric exposed.
+        let value = text
+            .lines()
             .find_map(|line| line.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
-            .map_or(0.0, |value| value.trim().parse().expect("a number"))
+            .unwrap_or_else(|| panic!("`{sample}` is not exposed:\n{text}"));
+        value.trim().parse().expect("a number")
     }
 
     /// The `whsec_` secret of an endpoint of `acme`.
