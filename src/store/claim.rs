@@ -1,8 +1,9 @@
 //! The backend-independent steps of a claim: which endpoints and events a batch needs (fetched
 //! once each per batch, not once per delivery), which endpoints need their row lock for the
-//! circuit and throttle, and putting the claimed deliveries together with what they need.
+//! circuit and throttle (in the lock order every transaction follows), and putting the claimed
+//! deliveries together with what they need. Attempt completions use the same keys for health.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::domain::health::CircuitState;
 use crate::store::{Attempt, ClaimedDelivery, Delivery, Endpoint, Event, StoreError};
@@ -26,7 +27,7 @@ pub fn attempt_endpoint_keys(attempts: &[&Attempt]) -> Vec<Key> {
 }
 
 fn distinct(keys: impl Iterator<Item = Key>) -> Vec<Key> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     keys.filter(|key| seen.insert(key.clone())).collect()
 }
 
