@@ -110,7 +110,8 @@ impl Worker {
                     let metrics = &worker.options.metrics;
                     metrics.record_deferred("throttle", batch.throttled);
                     metrics.record_deferred("circuit", batch.circuit_held);
-                    let handled = batch.deliveries.len() as u64 + batch.throttled + batch.circuit_held;
+                    let batch_held = batch.throttled + batch.circuit_held;
+                    let handled = batch.deliveries.len() as u64 + batch_held;
                     for claimed in batch.deliveries {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
                         let worker = Arc::clone(&worker);
@@ -120,8 +121,18 @@ impl Worker {
                         });
                     }
                     // A full batch means more may be due; a short one that nothing else was, so
-                    // claiming again at once would only find nothing: wait for news instead.
+                    // claiming again at once would only find nothing: wait for news instead. When
+                    // nothing was held back either, nothing is due soon that a notification or the
+                    // poll would not bring, so the wait skips asking the database when.
                     if handled >= wanted as u64 {
+                        continue;
+                    }
+                    if handled > 0 && batch_held == 0 {
+                        tokio::select! {
+                            _ = signal.notified() => {}
+                            _ = tokio::time::sleep(worker.options.poll_interval) => {}
+                            _ = shutdown.changed() => {}
+                        }
                         continue;
                     }
                 }

@@ -1482,7 +1482,8 @@ impl Store for PostgresStore {
         // A claim lost in a crash only means the delivery is claimed again (at-least-once), so it
         // need not wait for its WAL flush; the attempt that follows is committed durably, and
         // flushes the claim with it.
-        transaction.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error)?;
+        let asynchronous_commit =
+            async { transaction.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(pg_error) };
         let due_tenants = |after: String| {
             let transaction = &transaction;
             async move {
@@ -1492,7 +1493,8 @@ impl Store for PostgresStore {
             }
         };
         let start = self.claim_cursor.start();
-        let after_cursor = due_tenants(start.clone()).await?;
+        // Sent together (tokio-postgres pipelines concurrent requests): one round trip, not two.
+        let ((), after_cursor) = tokio::try_join!(asynchronous_commit, due_tenants(start.clone()))?;
         let from_start = if after_cursor.len() < limit && !start.is_empty() {
             due_tenants(String::new()).await?
         } else {
