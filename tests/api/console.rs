@@ -1,6 +1,7 @@
 //! The web console: served by Outhook with strict security headers, and driven in headless
 //! Chromium against the real server and the loopback receiver on both backends: redelivering a
-//! failed delivery, a portal link that sees one tenant only, and untrusted bodies that stay text.
+//! failed delivery, endpoint health (an open circuit, a disabled reason), the live deliveries list
+//! and the events list, a portal link that sees one tenant only, and untrusted bodies that stay text.
 //!
 //! `OUTHOOK_TEST_SCREENSHOTS=docs/images cargo test --test api console::` refreshes the README's
 //! screenshots.
@@ -17,7 +18,10 @@ conformance!(
     endpoints_are_created_edited_disabled_rotated_and_recovered_from_the_console,
     a_portal_link_signs_in_to_its_tenant_and_no_other,
     untrusted_response_bodies_and_payloads_render_inert,
+    a_new_event_appears_in_the_live_deliveries_list_and_the_events_list_opens_its_payload,
 );
+
+conformance_per_backend!(endpoints_show_an_open_circuit_and_why_they_are_disabled);
 
 const XSS: &str = r#"<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">"#;
 
@@ -147,6 +151,8 @@ async fn endpoints_are_created_edited_disabled_rotated_and_recovered_from_the_co
     browser.click_button("Disable endpoint").await;
     browser.accept_dialog().await;
     browser.wait_for_text(".button-row", "Enable endpoint").await;
+    let state = browser.text_of(".card", "STATE").await;
+    assert!(state.contains("disabled by API"), "the reason shows: {state}");
     assert_eq!(expect_status(app.get(&path).await, 200).await["enabled"], false);
     browser.click_button("Enable endpoint").await;
     browser.wait_for_text(".button-row", "Disable endpoint").await;
@@ -167,6 +173,123 @@ async fn endpoints_are_created_edited_disabled_rotated_and_recovered_from_the_co
     let triggers: Vec<String> =
         app.delivery_attempts(&delivery_id).await.iter().map(|a| a["trigger"].as_str().unwrap().to_owned()).collect();
     assert_eq!(triggers, ["scheduled", "recovery"]);
+    browser.close().await;
+}
+
+async fn endpoints_show_an_open_circuit_and_why_they_are_disabled(backend: Backend) {
+    // One failure opens the circuit, for a minute of the frozen test clock.
+    let Some(app) = TestApp::spawn_configured(backend, |settings| {
+        settings.delivery.circuit_failure_threshold = 1;
+        settings.delivery.circuit_cooldown_seconds = 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/crm", Behaviour::Respond(500));
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    let crm = app
+        .create_endpoint(
+            "acme",
+            &json!({"url": receiver.url("/crm"), "description": "CRM sync", "retry_schedule": [0]}),
+        )
+        .await;
+    let billing =
+        app.create_endpoint("acme", &json!({"url": receiver.url("/billing"), "description": "Billing"})).await;
+    let billing_path = format!("/v1/tenants/acme/endpoints/{}", billing["id"].as_str().unwrap());
+    let disabled = expect_status(app.patch(&billing_path, &json!({"enabled": false})).await, 200).await;
+    assert_eq!(disabled["disabled_reason"], "disabled by API");
+    let event = app.post_event(json!({"invoice": "in_3001"})).await;
+    settled(&app, &delivery_to(&app, &event, &crm).await, "exhausted").await;
+    let crm_path = format!("/v1/tenants/acme/endpoints/{}", crm["id"].as_str().unwrap());
+    assert_eq!(expect_status(app.get(&crm_path).await, 200).await["circuit_state"], "open");
+
+    let Some(browser) = Browser::open(&app).await else { return };
+    browser.sign_in(&app.admin_token).await;
+    browser.visit("/console#/tenants/acme/endpoints").await;
+    let crm_row = browser.text_of("main tbody tr", "CRM sync").await;
+    assert!(crm_row.contains("enabled") && crm_row.contains("open") && !crm_row.contains("closed"), "{crm_row}");
+    let billing_row = browser.text_of("main tbody tr", "Billing").await;
+    assert!(billing_row.contains("disabled by API") && billing_row.contains("closed"), "{billing_row}");
+
+    browser.click_link(&receiver.url("/crm")).await;
+    let circuit = browser.text_of(".card", "CIRCUIT").await;
+    assert!(circuit.contains("open") && circuit.contains("next probe"), "{circuit}");
+    assert!(browser.text_of(".card", "STATE").await.contains("enabled"));
+    browser.click_link("Endpoints").await;
+    browser.click_link(&receiver.url("/billing")).await;
+    let state = browser.text_of(".card", "STATE").await;
+    assert!(state.contains("disabled") && state.contains("disabled by API"), "{state}");
+    assert!(browser.text_of(".card", "CIRCUIT").await.contains("closed"));
+    browser.close().await;
+}
+
+async fn a_new_event_appears_in_the_live_deliveries_list_and_the_events_list_opens_its_payload(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.set_behaviour("/ledger", Behaviour::Respond(500));
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    app.create_event_type("invoice.voided").await;
+    let billing = app.create_endpoint("acme", &json!({"url": receiver.url("/billing")})).await;
+    let ledger = app
+        .create_endpoint(
+            "acme",
+            &json!({"url": receiver.url("/ledger"), "event_types": ["invoice.voided"], "retry_schedule": [0]}),
+        )
+        .await;
+    let paid = app.post_event(json!({"invoice": "in_4001", "amount": 4200, "currency": "eur"})).await;
+    let paid_delivery = delivery_to(&app, &paid, &billing).await;
+    settled(&app, &paid_delivery, "succeeded").await;
+    let voided = expect_status(
+        app.post(
+            "/v1/tenants/acme/events",
+            &json!({"event_type": "invoice.voided", "payload": {"invoice": "in_4002", "reason": "duplicate"}}),
+        )
+        .await,
+        202,
+    )
+    .await;
+    settled(&app, &delivery_to(&app, &voided, &billing).await, "succeeded").await;
+    let voided_to_ledger = delivery_to(&app, &voided, &ledger).await;
+    settled(&app, &voided_to_ledger, "exhausted").await;
+
+    let Some(browser) = Browser::open(&app).await else { return };
+    browser.sign_in(&app.admin_token).await;
+    browser.visit("/console#/tenants/acme/deliveries").await;
+    browser.wait_for_text("main table", &paid_delivery).await;
+    assert_eq!(browser.script("return document.querySelector('#live-refresh').checked").await, true);
+
+    // A new event's delivery shows up on its own (the list polls every 3 s), without a reload.
+    browser.script("window.__not_reloaded = true; return null").await;
+    let later = app.post_event(json!({"invoice": "in_4003", "amount": 990, "currency": "eur"})).await;
+    let later_delivery = delivery_to(&app, &later, &billing).await;
+    browser.wait_for_text("main table", &later_delivery).await;
+    assert_eq!(browser.script("return window.__not_reloaded === true").await, true, "the page was not reloaded");
+    settled(&app, &later_delivery, "succeeded").await;
+
+    // The events list: every event, newest first, with its type and how its deliveries went.
+    browser.click_link("Events").await;
+    let ids = [&later, &voided, &paid].map(|event| event["id"].as_str().unwrap().to_owned());
+    browser.wait_for_text("main table", &ids[0]).await;
+    let rows = browser.script("return [...document.querySelectorAll('main tbody tr')].map(r => r.innerText)").await;
+    let rows: Vec<&str> = rows.as_array().unwrap().iter().map(|row| row.as_str().unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, id) in rows.iter().zip(&ids) {
+        assert!(row.contains(id.as_str()), "newest first: {rows:?}");
+    }
+    assert!(rows[1].contains("invoice.voided") && rows[1].contains("1 succeeded") && rows[1].contains("1 exhausted"));
+    assert!(rows[2].contains("invoice.paid") && rows[2].contains("1 succeeded") && !rows[2].contains("exhausted"));
+    browser.screenshot("events").await;
+
+    // One event: its payload, and its deliveries leading on to each delivery.
+    browser.click_link(&ids[1]).await;
+    let payload = browser.text_of(".payload", "in_4002").await;
+    assert!(payload.contains(r#""reason": "duplicate""#), "{payload}");
+    browser.wait_for_text(".panel", &voided_to_ledger).await;
+    browser.click_link(&voided_to_ledger).await;
+    browser.wait_for_text(".delivery-status", "exhausted").await;
     browser.close().await;
 }
 
