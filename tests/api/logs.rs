@@ -18,6 +18,7 @@ conformance!(
     bad_log_filters_are_400_naming_the_parameter,
     a_delivery_in_flight_is_listed_and_counted_as_delivering,
     time_windows_split_events_deliveries_and_attempts_at_the_given_instants,
+    claims_read_only_what_is_due_through_an_index,
 );
 
 /// Follows `next_cursor` from `path` (which has a query string) and returns every item, checking
@@ -322,5 +323,43 @@ async fn time_windows_split_events_deliveries_and_attempts_at_the_given_instants
         assert_eq!(of_events(&deliveries, "event_id"), expected, "deliveries {window}");
         let attempts = all_pages(&app, &format!("/v1/tenants/acme/attempts?{window}"), 2).await;
         assert_eq!(of_events(&attempts, "event_id"), expected, "attempts {window}");
+    }
+}
+
+async fn claims_read_only_what_is_due_through_an_index(app: TestApp) {
+    // A scheduled backlog: 2,000 deliveries whose first attempt is an hour away.
+    app.create_tenant("acme").await;
+    app.create_event_type("invoice.paid").await;
+    app.create_endpoint("acme", &json!({"url": "https://example.com/later", "retry_schedule": [3600]})).await;
+    let events: Vec<Value> = (0..1000).map(|n| json!({"event_type": "invoice.paid", "payload": {"n": n}})).collect();
+    for _ in 0..2 {
+        expect_status(app.post("/v1/tenants/acme/events/batch", &json!({ "events": events })).await, 202).await;
+    }
+    let tenant = expect_status(app.get("/v1/tenants/acme").await, 200).await["id"].as_str().unwrap().to_owned();
+    let now = match app.backend {
+        crate::common::Backend::Postgres => "now()".to_owned(),
+        crate::common::Backend::Sqlite => chrono::Utc::now().timestamp_micros().to_string(),
+    };
+    // The shapes `claim_due` runs: the tenants with due work (one step of the skip scan), and a
+    // tenant's due deliveries, earliest first. Both read one of the two partial indexes of
+    // unfinished deliveries up to `now` (by tenant and due time, or by due time alone, whichever
+    // the planner prefers), never the table, so the hour-away backlog is not read.
+    let cases = [
+        format!(
+            "SELECT tenant_id FROM deliveries WHERE status IN ('pending', 'failed', 'delivering') \
+             AND due_at <= {now} AND tenant_id > '' AND (leased_until IS NULL OR leased_until <= {now}) \
+             ORDER BY tenant_id LIMIT 1"
+        ),
+        format!(
+            "SELECT tenant_id, id FROM deliveries WHERE tenant_id = '{tenant}' \
+             AND status IN ('pending', 'failed', 'delivering') AND due_at <= {now} \
+             AND (leased_until IS NULL OR leased_until <= {now}) ORDER BY due_at LIMIT 64"
+        ),
+    ];
+    for sql in cases {
+        let plan = app.explain(&sql).await;
+        assert!(plan.contains("deliveries_tenant_due") || plan.contains("deliveries_due"), "{sql}:\n{plan}");
+        let full_scans = ["Seq Scan", "SCAN deliveries"];
+        assert!(!full_scans.iter().any(|sign| plan.contains(sign)), "{sql}:\n{plan}");
     }
 }
