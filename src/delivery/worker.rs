@@ -105,6 +105,8 @@ impl Worker {
             }
             let now = worker.clock.now();
             let wanted = available.min(worker.options.batch_size);
+            // Whether the wait below must ask the database when the next delivery is due.
+            let mut ask_next_due = true;
             match worker.store.claim_due(now, wanted, worker.options.lease).await {
                 Ok(batch) => {
                     let metrics = &worker.options.metrics;
@@ -127,18 +129,11 @@ impl Worker {
                     if handled >= wanted as u64 {
                         continue;
                     }
-                    if handled > 0 && batch_held == 0 {
-                        tokio::select! {
-                            _ = signal.notified() => {}
-                            _ = tokio::time::sleep(worker.options.poll_interval) => {}
-                            _ = shutdown.changed() => {}
-                        }
-                        continue;
-                    }
+                    ask_next_due = handled == 0 || batch_held > 0;
                 }
                 Err(error) => tracing::warn!(%error, "claiming deliveries failed"),
             }
-            let idle = worker.idle_wait().await;
+            let idle = if ask_next_due { worker.idle_wait().await } else { worker.options.poll_interval };
             tokio::select! {
                 _ = signal.notified() => {}
                 _ = tokio::time::sleep(idle) => {}

@@ -672,11 +672,42 @@ fn complete_in(transaction: &Connection, completion: &Completion) -> Result<(boo
 /// How many finished attempts one transaction records at most (one group at a time, as for ingest).
 const COMPLETION_GROUPS: GroupLimits = GroupLimits { max_weight: 256, parallel: 1, linger: COMPLETION_LINGER };
 
-/// Records groups of finished attempts, each group in one transaction (one fsync).
-struct CompletionCommitter {
+/// How many events one ingest transaction carries at most. SQLite has one writer: one group at
+/// a time, the next forming while it commits.
+const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1, linger: Duration::ZERO };
+
+/// What both group committers share: the connection, and the signal to give workers when a group
+/// created deliveries.
+#[derive(Clone)]
+struct GroupWriter {
     connection: Arc<Mutex<Connection>>,
     work_signal: Arc<Notify>,
 }
+
+impl GroupWriter {
+    /// Runs `work` in one immediate transaction (one fsync at commit); `work` returns its result and
+    /// whether it created deliveries, in which case workers are signalled after the commit.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (result, any_delivery) = blocking(&self.connection, move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let written = work(&transaction)?;
+            transaction.commit().map_err(sqlite_error)?;
+            Ok(written)
+        })
+        .await?;
+        if any_delivery {
+            self.work_signal.notify_one();
+        }
+        Ok(result)
+    }
+}
+
+/// Records groups of finished attempts, each group in one transaction.
+struct CompletionCommitter(GroupWriter);
 
 #[async_trait]
 impl Committer for CompletionCommitter {
@@ -685,36 +716,23 @@ impl Committer for CompletionCommitter {
 
     async fn commit(&self, completions: &[Completion]) -> Result<Vec<bool>, StoreError> {
         let completions = completions.to_vec();
-        let (moved, any_delivery) = blocking(&self.connection, move |connection| {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-            let mut moved = Vec::with_capacity(completions.len());
-            let mut any_delivery = false;
-            for completion in &completions {
-                let (delivery_moved, operational) = complete_in(&transaction, completion)?;
-                moved.push(delivery_moved);
-                any_delivery |= operational;
-            }
-            transaction.commit().map_err(sqlite_error)?;
-            Ok((moved, any_delivery))
-        })
-        .await?;
-        if any_delivery {
-            self.work_signal.notify_one();
-        }
-        Ok(moved)
+        self.0
+            .write(move |transaction| {
+                let mut moved = Vec::with_capacity(completions.len());
+                let mut any_delivery = false;
+                for completion in &completions {
+                    let (delivery_moved, operational) = complete_in(transaction, completion)?;
+                    moved.push(delivery_moved);
+                    any_delivery |= operational;
+                }
+                Ok((moved, any_delivery))
+            })
+            .await
     }
 }
 
-/// How many events one ingest transaction carries at most. SQLite has one writer: one group at
-/// a time, the next forming while it commits.
-const INGEST_GROUPS: GroupLimits = GroupLimits { max_weight: 2_000, parallel: 1, linger: Duration::ZERO };
-
-/// Commits groups of submissions, each group in one transaction (one fsync).
-struct IngestCommitter {
-    connection: Arc<Mutex<Connection>>,
-    work_signal: Arc<Notify>,
-}
+/// Commits groups of submissions, each group in one transaction.
+struct IngestCommitter(GroupWriter);
 
 #[async_trait]
 impl Committer for IngestCommitter {
@@ -724,18 +742,7 @@ impl Committer for IngestCommitter {
     async fn commit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Ingested>>, StoreError> {
         // The blocking pool needs owned data; a group is small next to the fsync it saves.
         let submissions = submissions.to_vec();
-        let (results, any_delivery) = blocking(&self.connection, move |connection| {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-            let ingested = ingest_in(&transaction, &submissions)?;
-            transaction.commit().map_err(sqlite_error)?;
-            Ok(ingested)
-        })
-        .await?;
-        if any_delivery {
-            self.work_signal.notify_one();
-        }
-        Ok(results)
+        self.0.write(move |transaction| ingest_in(transaction, &submissions)).await
     }
 }
 
@@ -776,12 +783,10 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(e.to_string()))??;
         let connection = Arc::new(Mutex::new(connection));
         let work_signal = Arc::new(Notify::new());
-        let ingest = IngestCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
-        let completion =
-            CompletionCommitter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
+        let writer = GroupWriter { connection: Arc::clone(&connection), work_signal: Arc::clone(&work_signal) };
         Ok(Self {
-            ingest_commit: GroupCommit::start(ingest, INGEST_GROUPS),
-            completion_commit: GroupCommit::start(completion, COMPLETION_GROUPS),
+            ingest_commit: GroupCommit::start(IngestCommitter(writer.clone()), INGEST_GROUPS),
+            completion_commit: GroupCommit::start(CompletionCommitter(writer), COMPLETION_GROUPS),
             connection,
             cipher,
             work_signal,
