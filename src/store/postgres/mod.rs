@@ -586,19 +586,28 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The rows (`columns`) of `table` whose `(tenant_id, id)` is one of `keys`, in one query.
+    async fn rows_by_key(
+        client: &impl deadpool_postgres::GenericClient,
+        columns: &str,
+        table: &str,
+        keys: &[claim::Key],
+    ) -> Result<Vec<Row>, StoreError> {
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        client.query(&statement, &[&tenants, &ids]).await.map_err(pg_error)
+    }
+
     /// The endpoints with these keys, in one query.
     async fn endpoints_by_key(
         &self,
         client: &impl deadpool_postgres::GenericClient,
         keys: &[claim::Key],
     ) -> Result<HashMap<claim::Key, Endpoint>, StoreError> {
-        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM endpoints
-             WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
-        );
-        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
-        let rows = client.query(&statement, &[&tenants, &ids]).await.map_err(pg_error)?;
+        let rows = Self::rows_by_key(client, ENDPOINT_COLUMNS, "endpoints", keys).await?;
         rows.iter()
             .map(|row| {
                 let endpoint = self.endpoint(row)?;
@@ -612,12 +621,7 @@ impl PostgresStore {
         client: &impl deadpool_postgres::GenericClient,
         keys: &[claim::Key],
     ) -> Result<HashMap<claim::Key, Event>, StoreError> {
-        let (tenants, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE (tenant_id, id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
-        );
-        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
-        let rows = client.query(&statement, &[&tenants, &ids]).await.map_err(pg_error)?;
+        let rows = Self::rows_by_key(client, EVENT_COLUMNS, "events", keys).await?;
         rows.iter()
             .map(|row| {
                 let event = event(row)?;
